@@ -1,0 +1,51 @@
+//! Host vswitch engines behind one trait.
+//!
+//! The plugin turns a netconf into a [`HostSide`] (what to build on the host vswitch for
+//! one attachment) and hands it to the [`Engine`] picked by name. Engines know nothing of
+//! CNI: no env, no JSON netconf, no result types. Each implementation lives in its own
+//! module and is a cargo feature, so a build links only the engines it needs.
+
+mod error;
+mod spec;
+
+#[cfg(feature = "vpp")]
+pub mod vpp;
+
+pub use error::{Error, Result, Step};
+pub use spec::*;
+
+use std::time::Duration;
+
+/// What one engine can do on the host side for one attachment.
+///
+/// `add` is all-or-nothing: when it fails it has already undone what it did.
+/// `del` is idempotent: it removes whatever is left of the attachment, whether or not a
+/// saved record exists and whether or not an earlier ADD or DEL finished.
+pub trait Engine {
+    /// Creates the host interface, connects it to its network and brings it up.
+    fn add(&self, side: &HostSide, who: &Attachment) -> Result<HostRecord>;
+    /// Removes everything `add` created for `who`. `saved` is the record of the ADD when
+    /// the store still has it.
+    fn del(&self, side: &HostSide, who: &Attachment, saved: Option<&HostRecord>) -> Result<()>;
+    /// Verifies that what `add` created is still there and as configured.
+    fn check(&self, side: &HostSide, who: &Attachment, saved: &HostRecord) -> Result<()>;
+    /// Whether the vswitch answers (CNI STATUS).
+    fn status(&self, side: &HostSide) -> Result<()>;
+}
+
+/// Names of the engines this build was compiled with.
+pub fn compiled_engines() -> &'static [&'static str] {
+    &[
+        #[cfg(feature = "vpp")]
+        vpp::ENGINE_NAME,
+    ]
+}
+
+/// Picks the engine implementation by its netconf name.
+pub fn by_name(name: &str, timeout: Duration) -> Result<Box<dyn Engine>> {
+    match name {
+        #[cfg(feature = "vpp")]
+        vpp::ENGINE_NAME => Ok(Box::new(vpp::VppEngine::new(timeout))),
+        other => Err(Error::UnknownEngine(other.to_string())),
+    }
+}
