@@ -6,6 +6,7 @@
 //! module and is a cargo feature, so a build links only the engines it needs.
 
 mod error;
+pub mod mac;
 mod spec;
 
 #[cfg(feature = "vpp")]

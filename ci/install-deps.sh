@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs; safe to run again (installs only what is missing).
+#   - containernetworking-plugins: the real host-local IPAM plugin in /usr/lib/cni
+#   - golang-go, golang-github-appc-cni-dev: build the libcni runtime client used by the
+#     end-to-end tests
+#   - iproute2: network namespaces for the end-to-end tests
+#   - vpp-papi (PyPI): VPP's official Python client, proves mock-vpp wire-compatible
+set -euo pipefail
+
+apt_packages=(containernetworking-plugins golang-go golang-github-appc-cni-dev iproute2)
+missing=()
+for p in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "ci/install-deps.sh: installing ${missing[*]}" >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import vpp_papi' 2>/dev/null; then
+    echo "ci/install-deps.sh: pip install vpp-papi" >&2
+    "$PYTHON" -m pip install -q vpp-papi
+fi

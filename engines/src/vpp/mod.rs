@@ -1,0 +1,312 @@
+//! The `vpp` engine: memif and vhost-user interfaces on VPP through its binary API.
+//!
+//! ADD keeps an undo journal and unwinds it on failure. DEL finds what is left by the
+//! attachment's deterministic socket path rather than trusting saved ids alone, so it also
+//! cleans up after an ADD that crashed before saving anything.
+
+mod session;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use vpp_api::types::{MemifMode as WireMode, MemifRole as WireRole};
+use vpp_api::wire::MacAddress;
+
+use crate::{
+    Attachment, BridgeSpec, Engine, Error, HostRecord, HostSide, InterfaceSpec, MemifMode,
+    MemifRole, Network, Result, VhostMode,
+};
+use session::{Session, BRIDGE_TAG};
+
+pub const ENGINE_NAME: &str = "vpp";
+/// VPP's standard API socket (`socksvr { socket-name ... }`).
+pub const DEFAULT_API_SOCKET: &str = "/run/vpp/api.sock";
+
+/// What DEL and CHECK need from an ADD. Field names are the original plugin's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VppRecord {
+    pub sw_if_index: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memif_socket_id: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge_domain: Option<u32>,
+    /// Whether this ADD created the bridge domain (informational: DEL deletes an empty
+    /// bridge domain whenever it carries our tag, whoever of us created it).
+    #[serde(default)]
+    pub bridge_created: bool,
+}
+
+pub struct VppEngine {
+    timeout: Duration,
+}
+
+/// Something ADD did, to be undone if a later step fails.
+enum Undo {
+    MemifSocket(u32),
+    Memif(u32),
+    VhostUser(u32),
+    Bridge(u32),
+    BridgeMember(u32, u32),
+}
+
+impl VppEngine {
+    pub fn new(timeout: Duration) -> Self {
+        VppEngine { timeout }
+    }
+
+    fn connect(&self, side: &HostSide) -> Result<Session> {
+        let socket = side
+            .api_socket
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_API_SOCKET));
+        Session::connect(&socket, self.timeout).map_err(|e| match e {
+            Error::Unavailable { step, reason, .. } => Error::Unavailable {
+                step,
+                socket: socket.display().to_string(),
+                reason,
+            },
+            other => other,
+        })
+    }
+
+    fn add_steps(
+        s: &mut Session,
+        side: &HostSide,
+        who: &Attachment,
+        undo: &mut Vec<Undo>,
+    ) -> Result<VppRecord> {
+        let bd_id = match &side.network {
+            Network::Bridge(b) => Some(bridge_domain_id(b)?),
+            Network::Interface => None,
+        };
+        let mac = MacAddress(crate::mac::for_attachment(who, "host").0);
+        let (sw_if_index, memif_socket_id) = match &side.interface {
+            InterfaceSpec::Memif {
+                role,
+                mode,
+                socket_path,
+            } => {
+                let socket_id = match s.find_memif_socket(socket_path)? {
+                    Some(id) => id,
+                    None => {
+                        let id = s.add_memif_socket(socket_path)?;
+                        undo.push(Undo::MemifSocket(id));
+                        id
+                    }
+                };
+                let sw = s.create_memif(wire_role(*role), wire_mode(*mode), socket_id, mac)?;
+                undo.push(Undo::Memif(sw));
+                (sw, Some(socket_id))
+            }
+            InterfaceSpec::VhostUser {
+                mode, socket_path, ..
+            } => {
+                let sw = s.create_vhost_user(socket_path, *mode == VhostMode::Server, mac)?;
+                undo.push(Undo::VhostUser(sw));
+                (sw, None)
+            }
+        };
+        let mut bridge_created = false;
+        if let Some(bd) = bd_id {
+            if s.bridge(bd)?.is_none() {
+                s.create_bridge(bd)?;
+                undo.push(Undo::Bridge(bd));
+                bridge_created = true;
+            }
+            s.set_bridge_member(sw_if_index, bd, true)?;
+            undo.push(Undo::BridgeMember(sw_if_index, bd));
+        }
+        s.set_admin_up(sw_if_index, true)?;
+        Ok(VppRecord {
+            sw_if_index,
+            memif_socket_id,
+            bridge_domain: bd_id,
+            bridge_created,
+        })
+    }
+
+    fn unwind(s: &mut Session, undo: Vec<Undo>) {
+        for step in undo.into_iter().rev() {
+            let done = match step {
+                Undo::BridgeMember(sw, bd) => s.set_bridge_member(sw, bd, false),
+                Undo::Bridge(bd) => s.delete_bridge(bd),
+                Undo::Memif(sw) => s.delete_memif(sw),
+                Undo::VhostUser(sw) => s.delete_vhost_user(sw),
+                Undo::MemifSocket(id) => s.del_memif_socket(id),
+            };
+            if let Err(e) = done {
+                tracing::warn!("rollback step failed (DEL will finish it): {e}");
+            }
+        }
+    }
+}
+
+impl Engine for VppEngine {
+    fn add(&self, side: &HostSide, who: &Attachment) -> Result<HostRecord> {
+        let mut s = self.connect(side)?;
+        let mut undo = Vec::new();
+        match Self::add_steps(&mut s, side, who, &mut undo) {
+            Ok(rec) => {
+                s.close();
+                let mac = crate::mac::for_attachment(who, "host").to_string();
+                Ok(HostRecord {
+                    engine: ENGINE_NAME.to_string(),
+                    data: serde_json::to_value(rec).expect("record serializes"),
+                    mac: Some(mac),
+                })
+            }
+            Err(e) => {
+                Self::unwind(&mut s, undo);
+                if let InterfaceSpec::Memif { socket_path, .. } = &side.interface {
+                    remove_socket_file(socket_path);
+                }
+                s.close();
+                Err(e)
+            }
+        }
+    }
+
+    fn del(&self, side: &HostSide, _who: &Attachment, saved: Option<&HostRecord>) -> Result<()> {
+        let saved: Option<VppRecord> =
+            saved.and_then(|r| serde_json::from_value(r.data.clone()).ok());
+        let mut s = self.connect(side)?;
+        let mut removed = Vec::new();
+        match &side.interface {
+            InterfaceSpec::Memif { socket_path, .. } => {
+                if let Some(socket_id) = s.find_memif_socket(socket_path)? {
+                    for m in s.memifs()?.into_iter().filter(|m| m.socket_id == socket_id) {
+                        s.delete_memif(m.sw_if_index)?;
+                        removed.push(m.sw_if_index);
+                    }
+                    s.del_memif_socket(socket_id)?;
+                }
+                remove_socket_file(socket_path);
+            }
+            InterfaceSpec::VhostUser {
+                socket_path, mode, ..
+            } => {
+                if let Some(sw) = s.find_vhost_user(socket_path)? {
+                    s.delete_vhost_user(sw)?;
+                    removed.push(sw);
+                }
+                if *mode == VhostMode::Server {
+                    remove_socket_file(socket_path);
+                }
+            }
+        }
+        let bd = match (&side.network, &saved) {
+            (Network::Bridge(b), _) => Some(bridge_domain_id(b)?),
+            (Network::Interface, Some(rec)) => rec.bridge_domain,
+            _ => None,
+        };
+        if let Some(bd) = bd {
+            if let Some(info) = s.bridge(bd)? {
+                if info.members.is_empty() && info.tag == BRIDGE_TAG {
+                    s.delete_bridge(bd)?;
+                }
+            }
+        }
+        tracing::debug!(?removed, "vpp host side removed");
+        s.close();
+        Ok(())
+    }
+
+    fn check(&self, side: &HostSide, _who: &Attachment, saved: &HostRecord) -> Result<()> {
+        let rec: VppRecord = serde_json::from_value(saved.data.clone())
+            .map_err(|e| Error::Mismatch(format!("saved VPP data is unreadable: {e}")))?;
+        let mut s = self.connect(side)?;
+        let sw = rec.sw_if_index;
+        match s.interface_state(sw)? {
+            None => return Err(Error::Mismatch(format!("interface {sw} is gone from VPP"))),
+            Some(false) => return Err(Error::Mismatch(format!("interface {sw} is down"))),
+            Some(true) => {}
+        }
+        match &side.interface {
+            InterfaceSpec::Memif { socket_path, .. } => {
+                let socket = s.find_memif_socket(socket_path)?;
+                let on_socket = s
+                    .memifs()?
+                    .iter()
+                    .any(|m| m.sw_if_index == sw && Some(m.socket_id) == socket);
+                if !on_socket {
+                    return Err(Error::Mismatch(format!(
+                        "interface {sw} is not a memif on {}",
+                        socket_path.display()
+                    )));
+                }
+            }
+            InterfaceSpec::VhostUser { socket_path, .. } => {
+                if s.find_vhost_user(socket_path)? != Some(sw) {
+                    return Err(Error::Mismatch(format!(
+                        "interface {sw} is not the vhost-user interface on {}",
+                        socket_path.display()
+                    )));
+                }
+            }
+        }
+        if let Network::Bridge(b) = &side.network {
+            let bd = bridge_domain_id(b)?;
+            let member = s.bridge(bd)?.is_some_and(|i| i.members.contains(&sw));
+            if !member {
+                return Err(Error::Mismatch(format!(
+                    "interface {sw} is not in bridge domain {bd}"
+                )));
+            }
+        }
+        s.close();
+        Ok(())
+    }
+
+    fn status(&self, side: &HostSide) -> Result<()> {
+        let mut s = self.connect(side)?;
+        s.ping()?;
+        s.close();
+        Ok(())
+    }
+}
+
+/// A VPP bridge domain is named by its decimal id.
+fn bridge_domain_id(b: &BridgeSpec) -> Result<u32> {
+    if b.vlan.is_some() {
+        return Err(Error::Unsupported(
+            "bridge.vlanId is not supported by the vpp engine".into(),
+        ));
+    }
+    match b.name.parse::<u32>() {
+        Ok(id) if (1..=16_777_215).contains(&id) => Ok(id),
+        _ => Err(Error::Unsupported(format!(
+            "bridge {:?} is not a VPP bridge domain id (1 to 16777215)",
+            b.name
+        ))),
+    }
+}
+
+fn wire_role(r: MemifRole) -> WireRole {
+    match r {
+        MemifRole::Master => WireRole::MASTER,
+        MemifRole::Slave => WireRole::SLAVE,
+    }
+}
+
+fn wire_mode(m: MemifMode) -> WireMode {
+    match m {
+        MemifMode::Ethernet => WireMode::ETHERNET,
+        MemifMode::Ip => WireMode::IP,
+        MemifMode::InjectPunt => WireMode::PUNT_INJECT,
+    }
+}
+
+/// Removes a listening socket file left by the vswitch; never follows a symlink and never
+/// removes anything that is not a socket.
+fn remove_socket_file(path: &Path) {
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_socket() {
+            if let Err(e) = std::fs::remove_file(path) {
+                tracing::warn!("cannot remove {}: {e}", path.display());
+            }
+        }
+    }
+}
