@@ -1,0 +1,84 @@
+//! Executing a CNI plugin directly, as a runtime does: CNI_* environment, netconf on
+//! stdin, result or error JSON on stdout.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::{Error, Result};
+
+/// One plugin invocation's outcome.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or(Value::Null)
+    }
+
+    /// The CNI error code, when the plugin failed with one.
+    pub fn code(&self) -> Option<u64> {
+        self.json().get("code").and_then(Value::as_u64)
+    }
+}
+
+/// How to call a plugin binary for one attachment.
+#[derive(Debug, Clone)]
+pub struct PluginCall {
+    pub plugin: PathBuf,
+    pub cni_path: String,
+    pub container_id: String,
+    pub netns: String,
+    pub if_name: String,
+    pub args: String,
+}
+
+impl PluginCall {
+    pub fn new(plugin: &Path, cni_path: &str, container_id: &str, netns: &str, if_name: &str) -> Self {
+        PluginCall {
+            plugin: plugin.to_path_buf(),
+            cni_path: cni_path.into(),
+            container_id: container_id.into(),
+            netns: netns.into(),
+            if_name: if_name.into(),
+            args: String::new(),
+        }
+    }
+
+    pub fn run(&self, command: &str, stdin: &Value) -> Result<Outcome> {
+        let mut child = Command::new(&self.plugin)
+            .env_clear()
+            .env("CNI_COMMAND", command)
+            .env("CNI_CONTAINERID", &self.container_id)
+            .env("CNI_NETNS", &self.netns)
+            .env("CNI_IFNAME", &self.if_name)
+            .env("CNI_ARGS", &self.args)
+            .env("CNI_PATH", &self.cni_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::Spawn(self.plugin.display().to_string(), e))?;
+        let body = serde_json::to_vec(stdin).expect("json");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&body)
+            .map_err(|e| Error::Spawn("plugin stdin".into(), e))?;
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::Spawn(self.plugin.display().to_string(), e))?;
+        Ok(Outcome {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+}
