@@ -78,7 +78,11 @@ fn expect_ok(out: crate::plugin::Outcome, what: &str) -> Result<Value> {
     if out.success {
         Ok(out.json())
     } else {
-        Err(Error::Check(format!("{what}: {} {}", out.stdout, out.stderr.trim())))
+        Err(Error::Check(format!(
+            "{what}: {} {}",
+            out.stdout,
+            out.stderr.trim()
+        )))
     }
 }
 
@@ -128,7 +132,10 @@ pub fn run() -> Result<()> {
                 .map(|n| n.path().display().to_string())
                 .unwrap_or_else(|| "/proc/self/ns/net".into());
             // Distinct in the first 12 characters, which name the pod's sockets.
-            let id = format!("{:0<64}", format!("d{}{:08x}", &pod[8..], std::process::id()));
+            let id = format!(
+                "{:0<64}",
+                format!("d{}{:08x}", &pod[8..], std::process::id())
+            );
             PluginCall::new(&plugin, &bins::cni_path(&[]), &id, &netns, "net1")
         })
         .collect();
@@ -158,12 +165,17 @@ pub fn run() -> Result<()> {
             Err(Error::Check(format!("state: {s:?}")))
         }
     });
-    for cmd in ["show interface", "show bridge-domain 4 detail", "show memif"] {
+    for cmd in [
+        "show interface",
+        "show bridge-domain 4 detail",
+        "show memif",
+    ] {
         show(mock.socket(), cmd);
     }
     for (pod, call) in pods.iter().zip(&calls) {
         let mut with_prev = conf.clone();
-        with_prev["prevResult"] = json!({"cniVersion": "1.0.0", "interfaces": [{"name": "net1", "sandbox": call.netns}]});
+        with_prev["prevResult"] =
+            json!({"cniVersion": "1.0.0", "interfaces": [{"name": "net1", "sandbox": call.netns}]});
         rep.step(&format!("CHECK {pod}"), || {
             expect_ok(call.run("CHECK", &with_prev)?, "CHECK").map(|_| ())
         });

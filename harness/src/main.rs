@@ -3,7 +3,10 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "harness", about = "Runs userspace-cni with simulated vswitches and reports what it saw")]
+#[command(
+    name = "harness",
+    about = "Runs userspace-cni with simulated vswitches and reports what it saw"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

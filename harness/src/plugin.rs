@@ -40,7 +40,13 @@ pub struct PluginCall {
 }
 
 impl PluginCall {
-    pub fn new(plugin: &Path, cni_path: &str, container_id: &str, netns: &str, if_name: &str) -> Self {
+    pub fn new(
+        plugin: &Path,
+        cni_path: &str,
+        container_id: &str,
+        netns: &str,
+        if_name: &str,
+    ) -> Self {
         PluginCall {
             plugin: plugin.to_path_buf(),
             cni_path: cni_path.into(),

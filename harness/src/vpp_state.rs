@@ -86,7 +86,12 @@ impl VppState {
             .map(|d| Bridge {
                 bd_id: d.bd_id,
                 tag: d.bd_tag.as_str().to_string(),
-                members: d.sw_if_details.items.iter().map(|m| m.sw_if_index).collect(),
+                members: d
+                    .sw_if_details
+                    .items
+                    .iter()
+                    .map(|m| m.sw_if_index)
+                    .collect(),
             })
             .collect();
         c.disconnect();

@@ -38,8 +38,14 @@ fn reference_netconf_through_libcni(
     bins::binary("userspace-cni", "userspace").unwrap();
 
     let conf = netconf(&dirs, version, true);
-    let conf_file = root.path().join(if conflist { "net.conflist" } else { "net.conf" });
-    let body = if conflist { as_conflist(&conf) } else { conf.clone() };
+    let conf_file = root
+        .path()
+        .join(if conflist { "net.conflist" } else { "net.conf" });
+    let body = if conflist {
+        as_conflist(&conf)
+    } else {
+        conf.clone()
+    };
     std::fs::write(&conf_file, serde_json::to_vec_pretty(&body).unwrap()).unwrap();
     let rt = Runtime {
         bin: runtime::build().unwrap(),
@@ -47,7 +53,12 @@ fn reference_netconf_through_libcni(
         cache_dir: root.path().join("cache"),
         cni_path: bins::cni_path(&[]),
     };
-    let tag = format!("{}-{}-{}", std::process::id(), version.replace('.', ""), conflist as u8);
+    let tag = format!(
+        "{}-{}-{}",
+        std::process::id(),
+        version.replace('.', ""),
+        conflist as u8
+    );
     let ns = Netns::create(&format!("usrsp-e2e-{tag}")).unwrap();
     let netns = ns.path().display().to_string();
     let c1 = format!("c1{tag}-0123456789abcdef");
@@ -56,7 +67,12 @@ fn reference_netconf_through_libcni(
     let result = ok(rt.add(&netns, &c1, "net1").unwrap(), "ADD");
     assert_eq!(result["cniVersion"], version);
     let ifaces = result["interfaces"].as_array().expect("interfaces");
-    assert!(ifaces.iter().any(|i| i["name"] == "net1" && i["sandbox"] == netns.as_str()), "{result}");
+    assert!(
+        ifaces
+            .iter()
+            .any(|i| i["name"] == "net1" && i["sandbox"] == netns.as_str()),
+        "{result}"
+    );
     let ip = result["ips"][0]["address"].as_str().expect("an ip");
     assert!(ip.starts_with("192.168.210."), "{ip}");
 
@@ -65,15 +81,24 @@ fn reference_netconf_through_libcni(
     assert_eq!(state.memifs.len(), 1, "{state:?}");
     let memif = &state.memifs[0];
     assert!(memif.admin_up, "{state:?}");
-    assert_eq!(state.bridge(4).expect("bd 4").members, vec![memif.sw_if_index]);
+    assert_eq!(
+        state.bridge(4).expect("bd 4").members,
+        vec![memif.sw_if_index]
+    );
 
     // The container's configuration data is where the container reads it.
     let id12 = &c1[..12];
-    let data = dirs.shared.join(id12).join(format!("configData-{id12}-net1.json"));
+    let data = dirs
+        .shared
+        .join(id12)
+        .join(format!("configData-{id12}-net1.json"));
     let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(&data).unwrap()).unwrap();
     assert_eq!(cfg["containerId"], c1.as_str());
     assert_eq!(cfg["config"]["memif"]["role"], "slave");
-    assert_eq!(cfg["config"]["memif"]["socketfile"], format!("memif-{id12}-net1.sock"));
+    assert_eq!(
+        cfg["config"]["memif"]["socketfile"],
+        format!("memif-{id12}-net1.sock")
+    );
 
     if version_at_least(version, "0.4.0") {
         ok(rt.check(&netns, &c1, "net1").unwrap(), "CHECK");

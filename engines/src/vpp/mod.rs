@@ -118,6 +118,13 @@ impl VppEngine {
             s.set_bridge_member(sw_if_index, bd, true)?;
             undo.push(Undo::BridgeMember(sw_if_index, bd));
         }
+        if let Network::Bridge(BridgeSpec {
+            vlan: Some(vlan), ..
+        }) = &side.network
+        {
+            // An access port: VPP tags what the pod sends and untags what it receives.
+            s.set_access_vlan(sw_if_index, *vlan)?;
+        }
         s.set_admin_up(sw_if_index, true)?;
         Ok(VppRecord {
             sw_if_index,
@@ -269,11 +276,6 @@ impl Engine for VppEngine {
 
 /// A VPP bridge domain is named by its decimal id.
 fn bridge_domain_id(b: &BridgeSpec) -> Result<u32> {
-    if b.vlan.is_some() {
-        return Err(Error::Unsupported(
-            "bridge.vlanId is not supported by the vpp engine".into(),
-        ));
-    }
     match b.name.parse::<u32>() {
         Ok(id) if (1..=16_777_215).contains(&id) => Ok(id),
         _ => Err(Error::Unsupported(format!(

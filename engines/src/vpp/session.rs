@@ -370,6 +370,24 @@ impl Session {
         Ok(self.call(step, &old)?.retval)
     }
 
+    pub fn set_access_vlan(&mut self, sw_if_index: u32, vlan: u16) -> Result<()> {
+        let reply = self.call(
+            Step::BridgeMember,
+            &L2InterfaceVlanTagRewrite {
+                sw_if_index,
+                vtr_op: vtr_op::PUSH_1,
+                push_dot1q: 1,
+                tag1: u32::from(vlan),
+                tag2: 0,
+            },
+        )?;
+        check(
+            Step::BridgeMember,
+            "l2_interface_vlan_tag_rewrite",
+            reply.retval,
+        )
+    }
+
     pub fn set_bridge_member(&mut self, sw_if_index: u32, bd_id: u32, enable: bool) -> Result<()> {
         let reply = self.call(
             Step::BridgeMember,

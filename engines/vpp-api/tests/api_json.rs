@@ -20,6 +20,9 @@ fn load() -> ApiDefs {
     };
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if !path.to_string_lossy().ends_with(".api.json") {
+            continue;
+        }
         let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         for m in json["messages"].as_array().unwrap() {
             let m = m.as_array().unwrap();
@@ -176,6 +179,8 @@ fn every_message_matches_the_api_json() {
         BridgeDomainDetails,
         SwInterfaceSetL2Bridge,
         SwInterfaceSetL2BridgeReply,
+        L2InterfaceVlanTagRewrite,
+        L2InterfaceVlanTagRewriteReply,
         MemifSocketFilenameAddDel,
         MemifSocketFilenameAddDelReply,
         MemifSocketFilenameAddDelV2,

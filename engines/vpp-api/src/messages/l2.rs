@@ -75,6 +75,29 @@ message! {
 }
 reply! { SwInterfaceSetL2BridgeReply = "sw_interface_set_l2_bridge_reply", 0xe8d4e804 {} }
 
+message! {
+    /// Tag rewrite on an L2 port: with `vtr_op` PUSH_1 and `push_dot1q` the port becomes an
+    /// access port of VLAN `tag1` (tag pushed on ingress, popped on egress).
+    L2InterfaceVlanTagRewrite = "l2_interface_vlan_tag_rewrite", 0x62cc0bbc, ClientContext {
+        sw_if_index: u32,
+        vtr_op: u32,
+        push_dot1q: u32,
+        tag1: u32,
+        tag2: u32,
+    }
+}
+reply! { L2InterfaceVlanTagRewriteReply = "l2_interface_vlan_tag_rewrite_reply", 0xe8d4e804 {} }
+
+/// `vtr_op` values (VPP's l2_vtr.h).
+pub mod vtr_op {
+    pub const DISABLED: u32 = 0;
+    pub const PUSH_1: u32 = 1;
+    pub const PUSH_2: u32 = 2;
+    pub const POP_1: u32 = 3;
+    pub const POP_2: u32 = 4;
+}
+
+request!(L2InterfaceVlanTagRewrite => L2InterfaceVlanTagRewriteReply);
 request!(BridgeDomainAddDel => BridgeDomainAddDelReply);
 request!(BridgeDomainAddDelV2 => BridgeDomainAddDelV2Reply);
 request!(SwInterfaceSetL2Bridge => SwInterfaceSetL2BridgeReply);
