@@ -15,6 +15,7 @@ pub mod vpp;
 pub use error::{Error, Result, Step};
 pub use spec::*;
 
+use std::path::Path;
 use std::time::Duration;
 
 /// What one engine can do on the host side for one attachment.
@@ -30,8 +31,9 @@ pub trait Engine {
     fn del(&self, side: &HostSide, who: &Attachment, saved: Option<&HostRecord>) -> Result<()>;
     /// Verifies that what `add` created is still there and as configured.
     fn check(&self, side: &HostSide, who: &Attachment, saved: &HostRecord) -> Result<()>;
-    /// Whether the vswitch answers (CNI STATUS).
-    fn status(&self, side: &HostSide) -> Result<()>;
+    /// Whether the vswitch at `api_socket` (the engine's standard socket when `None`)
+    /// answers (CNI STATUS).
+    fn status(&self, api_socket: Option<&Path>) -> Result<()>;
 }
 
 /// Names of the engines this build was compiled with.

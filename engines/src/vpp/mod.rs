@@ -56,10 +56,9 @@ impl VppEngine {
         VppEngine { timeout }
     }
 
-    fn connect(&self, side: &HostSide) -> Result<Session> {
-        let socket = side
-            .api_socket
-            .clone()
+    fn connect(&self, api_socket: Option<&Path>) -> Result<Session> {
+        let socket = api_socket
+            .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_API_SOCKET));
         Session::connect(&socket, self.timeout).map_err(|e| match e {
             Error::Unavailable { step, reason, .. } => Error::Unavailable {
@@ -152,7 +151,7 @@ impl VppEngine {
 
 impl Engine for VppEngine {
     fn add(&self, side: &HostSide, who: &Attachment) -> Result<HostRecord> {
-        let mut s = self.connect(side)?;
+        let mut s = self.connect(side.api_socket.as_deref())?;
         let mut undo = Vec::new();
         match Self::add_steps(&mut s, side, who, &mut undo) {
             Ok(rec) => {
@@ -178,7 +177,7 @@ impl Engine for VppEngine {
     fn del(&self, side: &HostSide, _who: &Attachment, saved: Option<&HostRecord>) -> Result<()> {
         let saved: Option<VppRecord> =
             saved.and_then(|r| serde_json::from_value(r.data.clone()).ok());
-        let mut s = self.connect(side)?;
+        let mut s = self.connect(side.api_socket.as_deref())?;
         let mut removed = Vec::new();
         match &side.interface {
             InterfaceSpec::Memif { socket_path, .. } => {
@@ -223,7 +222,7 @@ impl Engine for VppEngine {
     fn check(&self, side: &HostSide, _who: &Attachment, saved: &HostRecord) -> Result<()> {
         let rec: VppRecord = serde_json::from_value(saved.data.clone())
             .map_err(|e| Error::Mismatch(format!("saved VPP data is unreadable: {e}")))?;
-        let mut s = self.connect(side)?;
+        let mut s = self.connect(side.api_socket.as_deref())?;
         let sw = rec.sw_if_index;
         match s.interface_state(sw)? {
             None => return Err(Error::Mismatch(format!("interface {sw} is gone from VPP"))),
@@ -266,8 +265,8 @@ impl Engine for VppEngine {
         Ok(())
     }
 
-    fn status(&self, side: &HostSide) -> Result<()> {
-        let mut s = self.connect(side)?;
+    fn status(&self, api_socket: Option<&Path>) -> Result<()> {
+        let mut s = self.connect(api_socket)?;
         s.ping()?;
         s.close();
         Ok(())

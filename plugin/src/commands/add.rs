@@ -1,0 +1,192 @@
+//! ADD: host interface, IPAM, configuration data; all or nothing.
+
+use serde_json::Value;
+
+use super::*;
+use crate::cni::result::Interface;
+use crate::cni::CniResult;
+use crate::store::config_data::ContainerConfigData;
+use crate::store::State;
+
+pub fn add(ctx: &Context) -> Result<Value> {
+    let who = ctx.attachment();
+    let plan = Plan::new(&ctx.conf, &who)?;
+    let gid = match &plan.group {
+        None => None,
+        Some(g) => Some(
+            fs::group_id(g)
+                .ok()
+                .flatten()
+                .ok_or_else(|| Invalid(format!("ERROR: Unknown vhost group:{g}")))?,
+        ),
+    };
+    if !std::path::Path::new(&ctx.env.netns).exists() {
+        return Err(Error::Cni(crate::cni::CniError::new(
+            "",
+            crate::cni::ErrorCode::InvalidEnvironment,
+            format!("failed to open netns {:?}: no such file", ctx.env.netns),
+        )));
+    }
+    let prev = match &ctx.conf.prev_result {
+        None => CniResult::default(),
+        Some(v) => {
+            CniResult::from_json(v).map_err(|e| Error::Decode(format!("prevResult: {e}")))?
+        }
+    };
+    let ipam = ipam_for(&ctx.conf, &ctx.env.path, None)?;
+    let engine = engine_for(&plan.host_engine, plan.timeout)?;
+    let (store, _lock) = open_locked(&plan.data_dir, plan.timeout)?;
+
+    if let Some(old) = store.load(&who)? {
+        // The runtime lost track of an earlier ADD (e.g. it timed out): clear it first.
+        tracing::warn!(
+            "{}/{}: an earlier ADD left state; removing it first",
+            who.container_id,
+            who.if_name
+        );
+        let (old_conf, old_plan) = plan_of_record(&old).unwrap_or((ctx.conf.clone(), plan.clone()));
+        let old_ipam = ipam_for(&old_conf, &ctx.env.path, None)?;
+        Teardown {
+            plan: &old_plan,
+            record: Some(&old),
+            ipam: old_ipam.as_ref(),
+            netconf: &record_netconf(&old),
+            version: version_of(&old_conf),
+            host: true,
+        }
+        .run(&store)?;
+    }
+
+    let mut rec = AttachmentRecord {
+        container_id: who.container_id.clone(),
+        if_name: who.if_name.clone(),
+        network: ctx.conf.name.clone(),
+        state: State::Adding,
+        netconf: stdin_value(&ctx.stdin),
+        shared_dir: plan.shared_dir.clone(),
+        created_shared_dir: !plan.shared_dir.exists(),
+        host: None,
+        ipam_allocated: false,
+        result: None,
+    };
+    store.save(&rec)?;
+
+    let mut host_created = false;
+    let outcome = build(
+        ctx,
+        &plan,
+        gid,
+        &prev,
+        ipam.as_ref(),
+        &*engine,
+        &store,
+        &mut rec,
+        &mut host_created,
+    );
+    match outcome {
+        Ok(result) => Ok(result),
+        Err(e) => {
+            tracing::error!("ADD failed, undoing it: {e}");
+            let undo = Teardown {
+                plan: &plan,
+                record: Some(&rec),
+                ipam: ipam.as_ref(),
+                netconf: &ctx.stdin,
+                version: ctx.version,
+                host: host_created,
+            };
+            if let Err(u) = undo.run(&store) {
+                tracing::error!("undo incomplete (the next DEL or GC finishes it): {u}");
+            }
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    ctx: &Context,
+    plan: &Plan,
+    gid: Option<u32>,
+    prev: &CniResult,
+    ipam: Option<&Ipam>,
+    engine: &dyn Engine,
+    store: &Store,
+    rec: &mut AttachmentRecord,
+    host_created: &mut bool,
+) -> Result<Value> {
+    let who = &plan.attachment;
+    let dir = &plan.shared_dir;
+    let mode = if gid.is_some() { 0o750 } else { 0o700 };
+    fs::ensure_dir(dir, mode).map_err(Error::io("shared directory", dir))?;
+    if let (Some(gid), true) = (gid, rec.created_shared_dir) {
+        fs::chown_group(dir, gid).map_err(Error::io("shared directory", dir))?;
+    }
+
+    let host = engine
+        .add(&plan.host, who)
+        .map_err(Error::engine("host interface"))?;
+    *host_created = true;
+    rec.host = Some(host);
+    store.save(rec)?;
+
+    let mut result = prev.clone();
+    let index = result.interfaces.len();
+    let mac = engines::mac::for_attachment(who, "container").to_string();
+    let interface = Interface {
+        name: who.if_name.clone(),
+        mac: mac.clone(),
+        sandbox: ctx.env.netns.clone(),
+        socket_path: plan.socket_path().display().to_string(),
+        ..Interface::default()
+    };
+    result.interfaces.push(interface.clone());
+    let mut allocation = CniResult::default();
+    if let Some(ipam) = ipam {
+        rec.ipam_allocated = true;
+        store.save(rec)?;
+        allocation = ipam
+            .add(&ctx.stdin, ctx.version)
+            .map_err(Error::ipam("IPAM"))?;
+        if allocation.ips.is_empty() {
+            return Err(Error::Ipam {
+                step: "IPAM",
+                source: crate::ipam::IpamError::BadOutput {
+                    name: ipam.name().to_string(),
+                    reason: "ERROR: Unable to get IP Address (the result has no IPs)".into(),
+                },
+            });
+        }
+        for ip in &allocation.ips {
+            let mut ip = ip.clone();
+            ip.interface = Some(index);
+            result.ips.push(ip);
+        }
+        result.routes.extend(allocation.routes.iter().cloned());
+        if result.dns.is_empty() {
+            result.dns = allocation.dns.clone();
+        }
+    }
+
+    let mut ip_result = allocation;
+    ip_result.interfaces = vec![interface];
+    for ip in &mut ip_result.ips {
+        ip.interface = Some(0);
+    }
+    let data = ContainerConfigData {
+        container_id: who.container_id.clone(),
+        if_name: who.if_name.clone(),
+        name: ctx.conf.name.clone(),
+        config: plan.container.clone(),
+        ip_result: ip_result.to_json(crate::cni::Version::V1_0_0),
+        mac,
+    };
+    let path = &plan.config_data_path;
+    data.write(path, gid)
+        .map_err(Error::io("configuration data", path))?;
+
+    rec.state = State::Ready;
+    rec.result = Some(result.to_json(crate::cni::Version::LATEST));
+    store.save(rec)?;
+    Ok(result.to_json(ctx.version))
+}

@@ -1,0 +1,145 @@
+//! One module per CNI command, sharing the teardown that DEL, GC and a failed ADD use.
+
+mod add;
+mod check;
+mod del;
+mod gc;
+mod status;
+
+pub use add::add;
+pub use check::check;
+pub use del::del;
+pub use gc::gc;
+pub use status::status;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use engines::{Attachment, Engine};
+use serde_json::Value;
+
+use crate::cni::{Environment, Version};
+use crate::error::{Error, Result};
+use crate::ipam::Ipam;
+use crate::netconf::NetConf;
+use crate::plan::{Invalid, Plan};
+use crate::store::{fs, AttachmentRecord, Lock, Store};
+
+/// What every command starts from.
+pub struct Context {
+    pub env: Environment,
+    pub conf: NetConf,
+    /// The netconf exactly as received (delegated plugins get the same bytes).
+    pub stdin: Vec<u8>,
+    pub version: Version,
+}
+
+impl Context {
+    pub fn attachment(&self) -> Attachment {
+        Attachment {
+            container_id: self.env.container_id.clone(),
+            if_name: self.env.if_name.clone(),
+        }
+    }
+}
+
+/// The engine for the plan's host side.
+fn engine_for(name: &str, timeout: Duration) -> Result<Box<dyn Engine>> {
+    engines::by_name(name, timeout).map_err(|_| {
+        Error::Invalid(Invalid(format!(
+            "ERROR: Host Engine {name} is not built into this plugin (built with: {})",
+            engines::compiled_engines().join(", ")
+        )))
+    })
+}
+
+/// The IPAM plugin of a netconf, resolved in `CNI_PATH`, set up to act for `who`.
+fn ipam_for(conf: &NetConf, path: &[PathBuf], who: Option<&Attachment>) -> Result<Option<Ipam>> {
+    let Some(name) = conf.ipam_type() else {
+        return Ok(None);
+    };
+    let ipam = Ipam::find(name, path).map_err(Error::ipam("IPAM"))?;
+    Ok(Some(match who {
+        Some(w) => ipam.for_attachment(w),
+        None => ipam,
+    }))
+}
+
+/// How long to wait for another plugin instance to finish.
+fn lock_wait(plan_timeout: Duration) -> Duration {
+    plan_timeout * 4
+}
+
+fn open_locked(data_dir: &std::path::Path, timeout: Duration) -> Result<(Store, Lock)> {
+    let store = Store::open(data_dir)?;
+    let lock = store.lock(lock_wait(timeout))?;
+    Ok((store, lock))
+}
+
+/// The plan an existing record was made with (its own netconf), else `None`.
+fn plan_of_record(rec: &AttachmentRecord) -> Option<(NetConf, Plan)> {
+    let bytes = serde_json::to_vec(&rec.netconf).ok()?;
+    let conf = NetConf::parse(&bytes).ok()?;
+    let plan = Plan::new(&conf, &rec.attachment()).ok()?;
+    Some((conf, plan))
+}
+
+/// Removes everything of one attachment, in the reverse order of ADD: host interface,
+/// IPAM allocation, configuration data, shared directory (when ADD made it), record.
+/// Idempotent. On failure the record is kept, so the next DEL or GC finishes the job.
+struct Teardown<'a> {
+    plan: &'a Plan,
+    record: Option<&'a AttachmentRecord>,
+    ipam: Option<&'a Ipam>,
+    /// The netconf for the IPAM release.
+    netconf: &'a [u8],
+    version: Version,
+    /// False when the engine is known to have created nothing (its ADD failed and
+    /// unwound itself).
+    host: bool,
+}
+
+impl Teardown<'_> {
+    fn run(&self, store: &Store) -> Result<()> {
+        let who = &self.plan.attachment;
+        if self.host {
+            let engine = engine_for(&self.plan.host_engine, self.plan.timeout)?;
+            engine
+                .del(
+                    &self.plan.host,
+                    who,
+                    self.record.and_then(|r| r.host.as_ref()),
+                )
+                .map_err(Error::engine("host interface delete"))?;
+        }
+        let ipam_held = self.record.is_none_or(|r| r.ipam_allocated);
+        if let (Some(ipam), true) = (self.ipam, ipam_held) {
+            ipam.del(self.netconf, self.version)
+                .map_err(Error::ipam("IPAM release"))?;
+        }
+        let cd = &self.plan.config_data_path;
+        fs::remove_file(cd).map_err(Error::io("configuration data delete", cd))?;
+        let created = self.record.is_none_or(|r| r.created_shared_dir);
+        if created {
+            let dir = &self.plan.shared_dir;
+            fs::remove_dir_if_empty(dir).map_err(Error::io("shared directory delete", dir))?;
+        }
+        store.remove(who)?;
+        Ok(())
+    }
+}
+
+/// The raw netconf of a record as bytes.
+fn record_netconf(rec: &AttachmentRecord) -> Vec<u8> {
+    serde_json::to_vec(&rec.netconf).unwrap_or_default()
+}
+
+/// A netconf's version, or the latest when it names none this plugin knows.
+fn version_of(conf: &NetConf) -> Version {
+    Version::parse(&conf.cni_version).unwrap_or(Version::LATEST)
+}
+
+/// The stdin of a command parsed as JSON (for storing in a record).
+fn stdin_value(stdin: &[u8]) -> Value {
+    serde_json::from_slice(stdin).unwrap_or(Value::Null)
+}

@@ -1,0 +1,112 @@
+//! The plugin's error type, and its one mapping to CNI error codes.
+
+use crate::cni::{CniError, ErrorCode};
+use crate::ipam::IpamError;
+use crate::plan::Invalid;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Already a CNI error (environment, version).
+    #[error("{0}")]
+    Cni(CniError),
+    #[error("failed to load netconf: {0}")]
+    Decode(String),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("{step}: {source}")]
+    Engine {
+        step: &'static str,
+        #[source]
+        source: engines::Error,
+    },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{step}: {source}")]
+    Ipam {
+        step: &'static str,
+        #[source]
+        source: IpamError,
+    },
+    #[error("{step}: {path}: {source}")]
+    Io {
+        step: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// CHECK or DEL for an attachment this plugin has no trace of.
+    #[error("{0}")]
+    UnknownAttachment(String),
+    /// CHECK found the attachment different from what ADD made.
+    #[error("{0}")]
+    Mismatch(String),
+    /// STATUS: the plugin cannot serve ADDs now.
+    #[error("{0}")]
+    NotAvailable(String),
+}
+
+impl Error {
+    pub fn engine(step: &'static str) -> impl FnOnce(engines::Error) -> Error {
+        move |source| Error::Engine { step, source }
+    }
+
+    pub fn ipam(step: &'static str) -> impl FnOnce(IpamError) -> Error {
+        move |source| Error::Ipam { step, source }
+    }
+
+    pub fn io(step: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.to_path_buf();
+        move |source| Error::Io { step, path, source }
+    }
+
+    /// The CNI error code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Cni(e) => ErrorCode::Delegated(e.code),
+            Error::Decode(_) => ErrorCode::Decode,
+            Error::Invalid(_) => ErrorCode::InvalidConfig,
+            Error::Engine { source, .. } => match source {
+                engines::Error::Unavailable { .. } => ErrorCode::TryAgainLater,
+                engines::Error::UnknownEngine(_) | engines::Error::Unsupported(_) => {
+                    ErrorCode::InvalidConfig
+                }
+                engines::Error::Refused { .. } => ErrorCode::Vswitch,
+                engines::Error::Mismatch(_) => ErrorCode::CheckMismatch,
+                engines::Error::Io { .. } => ErrorCode::Io,
+            },
+            Error::Store(StoreError::Busy { .. }) => ErrorCode::TryAgainLater,
+            Error::Store(_) | Error::Io { .. } => ErrorCode::Io,
+            Error::Ipam { source, .. } => match source {
+                IpamError::Plugin { error, .. } => ErrorCode::Delegated(error.code),
+                IpamError::BadName { .. } | IpamError::NotFound { .. } => ErrorCode::InvalidConfig,
+                IpamError::Exec { .. } | IpamError::BadOutput { .. } => ErrorCode::Io,
+            },
+            Error::UnknownAttachment(_) => ErrorCode::UnknownContainer,
+            Error::Mismatch(_) => ErrorCode::CheckMismatch,
+            Error::NotAvailable(_) => ErrorCode::NotAvailable,
+        }
+    }
+
+    /// The error as printed on stdout, in the caller's version.
+    pub fn to_cni(&self, version: &str) -> CniError {
+        match self {
+            Error::Cni(e) => CniError {
+                cni_version: version.to_string(),
+                ..e.clone()
+            },
+            Error::Ipam {
+                step,
+                source: IpamError::Plugin { name, error },
+            } => CniError::new(version, self.code(), format!("{step}: {}", error.msg))
+                .with_details(if error.details.is_empty() {
+                    format!("from IPAM plugin {name}")
+                } else {
+                    format!("from IPAM plugin {name}: {}", error.details)
+                }),
+            other => CniError::new(version, other.code(), other.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,26 @@
+//! `userspace`: the CNI plugin binary. All logic is in the library.
+
+use std::io::{Read, Write};
+
+fn main() {
+    let env = userspace_cni::cni::Environment::from_process();
+    let mut stdin = Vec::new();
+    let needs_stdin = env
+        .as_ref()
+        .map(|e| e.command != userspace_cni::cni::Command::Version)
+        .unwrap_or(true);
+    if needs_stdin || !atty_stdin() {
+        let _ = std::io::stdin().read_to_end(&mut stdin);
+    }
+    let out = userspace_cni::run(env, &stdin, true);
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.stdout.as_bytes());
+    let _ = stdout.flush();
+    std::process::exit(if out.success { 0 } else { 1 });
+}
+
+/// Whether stdin is a terminal (VERSION run by hand: do not wait for input).
+fn atty_stdin() -> bool {
+    // SAFETY: isatty on fd 0 has no memory effects.
+    unsafe { libc::isatty(0) == 1 }
+}

@@ -1,0 +1,223 @@
+//! File primitives that never follow a planted symlink and never expose a half-written
+//! file: directories are created with an exact mode and checked to be real directories,
+//! files are written to a temporary name, synced and renamed into place.
+
+use std::ffi::CString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+/// Creates `dir` (and missing parents, 0755) with `mode` when missing; fails when it
+/// exists as anything but a real directory (a symlink is refused). Returns whether it
+/// created it.
+pub fn ensure_dir(dir: &Path, mode: u32) -> io::Result<bool> {
+    match fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_dir() => return Ok(false),
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a directory", dir.display()),
+            ))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    if let Some(parent) = dir.parent() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(parent)?;
+    }
+    match fs::DirBuilder::new().mode(mode).create(dir) {
+        Ok(()) => {
+            // The umask may have narrowed the mode; set it exactly.
+            fs::set_permissions(dir, fs::Permissions::from_mode(mode))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => ensure_dir(dir, mode).map(|_| false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Atomically replaces `path` with `bytes` (mode `mode`, group `gid` when given).
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, gid: Option<u32>) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = fs::remove_file(&tmp);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        if let Some(gid) = gid {
+            chown_group(&tmp, gid)?;
+        }
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Reads a regular file without following a symlink; `None` when it does not exist.
+pub fn read_no_follow(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    let mut f = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)?;
+    Ok(Some(buf))
+}
+
+/// Removes a file (or a symlink itself, never its target); missing is fine.
+pub fn remove_file(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Removes `dir` when it is an empty real directory; anything else is left alone.
+pub fn remove_dir_if_empty(dir: &Path) -> io::Result<bool> {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_dir() => {}
+        _ => return Ok(false),
+    }
+    match fs::remove_dir(dir) {
+        Ok(()) => Ok(true),
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound
+                || e.kind() == io::ErrorKind::DirectoryNotEmpty =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Changes the group of `path` (not following a symlink).
+pub fn chown_group(path: &Path, gid: u32) -> io::Result<()> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: `c` is a valid NUL-terminated path; -1 keeps the owner.
+    let rc = unsafe { libc::lchown(c.as_ptr(), u32::MAX, gid) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Resolves a group name to its gid.
+pub fn group_id(name: &str) -> io::Result<Option<u32>> {
+    let c = CString::new(name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let mut grp: libc::group = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut out: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: all pointers are valid for the call; buf outlives it.
+    let rc = unsafe {
+        libc::getgrnam_r(
+            c.as_ptr(),
+            &mut grp,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut out,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok((!out.is_null()).then_some(grp.gr_gid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, MetadataExt};
+
+    #[test]
+    fn dirs_get_exact_mode_and_symlinks_are_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("a/b");
+        assert!(ensure_dir(&d, 0o700).unwrap());
+        assert!(!ensure_dir(&d, 0o700).unwrap());
+        assert_eq!(fs::metadata(&d).unwrap().mode() & 0o777, 0o700);
+        let link = t.path().join("link");
+        symlink(&d, &link).unwrap();
+        assert!(ensure_dir(&link, 0o700).is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_never_follows() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("f.json");
+        write_atomic(&p, b"one", 0o600, None).unwrap();
+        write_atomic(&p, b"two", 0o600, None).unwrap();
+        assert_eq!(read_no_follow(&p).unwrap().unwrap(), b"two");
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o777, 0o600);
+        // A symlink planted at the target is replaced, its target untouched.
+        let victim = t.path().join("victim");
+        fs::write(&victim, b"keep").unwrap();
+        let q = t.path().join("g.json");
+        symlink(&victim, &q).unwrap();
+        assert!(read_no_follow(&q).is_err());
+        write_atomic(&q, b"new", 0o600, None).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+        // f.json, victim, g.json: no temporary file is left behind.
+        assert_eq!(entries(t.path()), 3);
+    }
+
+    #[test]
+    fn rmdir_only_when_empty() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("d");
+        fs::create_dir(&d).unwrap();
+        fs::write(d.join("x"), b"").unwrap();
+        assert!(!remove_dir_if_empty(&d).unwrap());
+        fs::remove_file(d.join("x")).unwrap();
+        assert!(remove_dir_if_empty(&d).unwrap());
+        assert!(!remove_dir_if_empty(&d).unwrap());
+    }
+
+    #[test]
+    fn root_group_resolves() {
+        assert_eq!(group_id("root").unwrap(), Some(0));
+        assert_eq!(group_id("no-such-group-here").unwrap(), None);
+    }
+
+    fn entries(p: &Path) -> usize {
+        fs::read_dir(p).unwrap().count()
+    }
+}

@@ -1,0 +1,211 @@
+//! The plugin's local data: one record per attachment, and the lock that serialises
+//! ADD, DEL, CHECK and GC on one host.
+//!
+//! A record is written *before* the first side effect (state `adding`) and updated as
+//! ADD goes, so that a plugin killed at any point leaves enough behind for the next DEL or
+//! GC to remove everything. Records live in `dataDir` (0700), one file each, written
+//! atomically.
+
+pub mod config_data;
+pub mod fs;
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use engines::{Attachment, HostRecord};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("store {path}: unreadable record: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("store {path}: another plugin instance held the lock for {waited:?}")]
+    Busy { path: PathBuf, waited: Duration },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// How far ADD got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Adding,
+    Ready,
+}
+
+/// What the plugin keeps for one attachment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentRecord {
+    pub container_id: String,
+    pub if_name: String,
+    /// The network (netconf `name`) the attachment belongs to; GC is per network.
+    pub network: String,
+    pub state: State,
+    /// The netconf of the ADD, so that GC can remove an attachment the runtime forgot.
+    pub netconf: Value,
+    pub shared_dir: PathBuf,
+    /// Whether ADD created `shared_dir` (then DEL removes it when empty).
+    pub created_shared_dir: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostRecord>,
+    /// Whether the IPAM plugin may hold an allocation for it.
+    #[serde(default)]
+    pub ipam_allocated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+}
+
+impl AttachmentRecord {
+    pub fn attachment(&self) -> Attachment {
+        Attachment {
+            container_id: self.container_id.clone(),
+            if_name: self.if_name.clone(),
+        }
+    }
+}
+
+/// The data directory.
+pub struct Store {
+    dir: PathBuf,
+}
+
+/// Held for the duration of one command; released on drop.
+pub struct Lock {
+    _file: File,
+}
+
+const RECORD_SUFFIX: &str = ".json";
+
+impl Store {
+    /// Opens the data directory, creating it (0700) when missing.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        fs::ensure_dir(dir, 0o700).map_err(io_err(dir))?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Takes the host-wide lock, waiting at most `wait`.
+    pub fn lock(&self, wait: Duration) -> Result<Lock, StoreError> {
+        let path = self.dir.join(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            // SAFETY: flock on a descriptor we own.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                return Ok(Lock { _file: file });
+            }
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK)
+                && err.kind() != io::ErrorKind::Interrupted
+            {
+                return Err(StoreError::Io { path, source: err });
+            }
+            if start.elapsed() >= wait {
+                return Err(StoreError::Busy {
+                    path,
+                    waited: start.elapsed(),
+                });
+            }
+            std::thread::sleep(pause.min(wait.saturating_sub(start.elapsed())));
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    fn record_path(&self, who: &Attachment) -> PathBuf {
+        self.dir.join(format!(
+            "{}-{}{RECORD_SUFFIX}",
+            who.container_id, who.if_name
+        ))
+    }
+
+    pub fn load(&self, who: &Attachment) -> Result<Option<AttachmentRecord>, StoreError> {
+        let path = self.record_path(who);
+        let Some(bytes) = fs::read_no_follow(&path).map_err(io_err(&path))? else {
+            return Ok(None);
+        };
+        let rec: AttachmentRecord =
+            serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        // A file named for one attachment must hold that attachment.
+        if rec.attachment() != *who {
+            return Err(StoreError::Corrupt {
+                path,
+                reason: "record belongs to another attachment".into(),
+            });
+        }
+        Ok(Some(rec))
+    }
+
+    pub fn save(&self, rec: &AttachmentRecord) -> Result<(), StoreError> {
+        let path = self.record_path(&rec.attachment());
+        let bytes = serde_json::to_vec_pretty(rec).expect("record serializes");
+        fs::write_atomic(&path, &bytes, 0o600, None).map_err(io_err(&path))
+    }
+
+    pub fn remove(&self, who: &Attachment) -> Result<(), StoreError> {
+        let path = self.record_path(who);
+        fs::remove_file(&path).map_err(io_err(&path))?;
+        fs::sync_dir(&self.dir).map_err(io_err(&self.dir))
+    }
+
+    /// Every readable record (unreadable ones are logged and skipped).
+    pub fn list(&self) -> Result<Vec<AttachmentRecord>, StoreError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io_err(&self.dir))? {
+            let entry = entry.map_err(io_err(&self.dir))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || !name.ends_with(RECORD_SUFFIX) {
+                continue;
+            }
+            match fs::read_no_follow(&entry.path()) {
+                Ok(Some(bytes)) => match serde_json::from_slice::<AttachmentRecord>(&bytes) {
+                    Ok(rec) if self.record_path(&rec.attachment()) == entry.path() => out.push(rec),
+                    Ok(_) => tracing::warn!("{name}: record belongs to another attachment"),
+                    Err(e) => tracing::warn!("{name}: unreadable record: {e}"),
+                },
+                Ok(None) => {}
+                Err(e) => tracing::warn!("{name}: {e}"),
+            }
+        }
+        out.sort_by(|a, b| (&a.container_id, &a.if_name).cmp(&(&b.container_id, &b.if_name)));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,113 @@
+use super::*;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+fn record(cid: &str, ifname: &str, marker: u32) -> AttachmentRecord {
+    AttachmentRecord {
+        container_id: cid.into(),
+        if_name: ifname.into(),
+        network: "memif-network".into(),
+        state: State::Ready,
+        netconf: serde_json::json!({"marker": marker}),
+        shared_dir: PathBuf::from("/run/x").join(cid),
+        created_shared_dir: true,
+        host: None,
+        ipam_allocated: false,
+        result: None,
+    }
+}
+
+#[test]
+fn save_load_remove() {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(&t.path().join("data")).unwrap();
+    let r = record("c1", "net1", 1);
+    assert!(s.load(&r.attachment()).unwrap().is_none());
+    s.save(&r).unwrap();
+    assert_eq!(s.load(&r.attachment()).unwrap(), Some(r.clone()));
+    assert_eq!(s.list().unwrap(), vec![r.clone()]);
+    s.remove(&r.attachment()).unwrap();
+    s.remove(&r.attachment()).unwrap();
+    assert!(s.list().unwrap().is_empty());
+}
+
+#[test]
+fn a_record_under_another_name_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path()).unwrap();
+    let r = record("c1", "net1", 1);
+    s.save(&r).unwrap();
+    std::fs::rename(t.path().join("c1-net1.json"), t.path().join("c2-net1.json")).unwrap();
+    let other = Attachment {
+        container_id: "c2".into(),
+        if_name: "net1".into(),
+    };
+    assert!(matches!(s.load(&other), Err(StoreError::Corrupt { .. })));
+    assert!(s.list().unwrap().is_empty());
+}
+
+#[test]
+fn lock_excludes_and_times_out() {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path()).unwrap();
+    let held = s.lock(Duration::from_secs(1)).unwrap();
+    // flock is per open file description, so a second open in this process contends.
+    let err = s.lock(Duration::from_millis(30)).err().unwrap();
+    assert!(matches!(err, StoreError::Busy { .. }), "{err}");
+    drop(held);
+    assert!(s.lock(Duration::from_millis(30)).is_ok());
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Add(u8, u8),
+    Del(u8, u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u8..6, 0u8..2).prop_map(|(c, i)| Op::Add(c, i)),
+        (0u8..6, 0u8..2).prop_map(|(c, i)| Op::Del(c, i)),
+    ]
+}
+
+proptest! {
+    /// Any interleaving of ADDs and DELs of different attachments: every record reads
+    /// back as last written, none is lost, and DEL of everything leaves no record file.
+    #[test]
+    fn lifecycle_never_loses_or_leaks(ops in proptest::collection::vec(op(), 1..40)) {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(t.path()).unwrap();
+        let mut model: BTreeMap<(String, String), u32> = BTreeMap::new();
+        for (n, op) in ops.iter().enumerate() {
+            match *op {
+                Op::Add(c, i) => {
+                    let r = record(&format!("c{c}"), &format!("net{i}"), n as u32);
+                    s.save(&r).unwrap();
+                    model.insert((r.container_id.clone(), r.if_name.clone()), n as u32);
+                }
+                Op::Del(c, i) => {
+                    let who = Attachment { container_id: format!("c{c}"), if_name: format!("net{i}") };
+                    s.remove(&who).unwrap();
+                    model.remove(&(who.container_id, who.if_name));
+                }
+            }
+            let listed: BTreeMap<(String, String), u32> = s
+                .list()
+                .unwrap()
+                .into_iter()
+                .map(|r| ((r.container_id, r.if_name), r.netconf["marker"].as_u64().unwrap() as u32))
+                .collect();
+            prop_assert_eq!(&listed, &model);
+        }
+        for (cid, ifname) in model.keys() {
+            s.remove(&Attachment { container_id: cid.clone(), if_name: ifname.clone() }).unwrap();
+        }
+        let left: Vec<_> = std::fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".lock")
+            .collect();
+        prop_assert!(left.is_empty(), "left behind: {:?}", left);
+    }
+}
