@@ -64,7 +64,7 @@ pub fn add(ctx: &Context) -> Result<Value> {
         state: State::Adding,
         netconf: stdin_value(&ctx.stdin),
         shared_dir: plan.shared_dir.clone(),
-        created_shared_dir: !plan.shared_dir.exists(),
+        created_dir: fs::first_missing(&plan.shared_dir),
         host: None,
         ipam_allocated: false,
         result: None,
@@ -119,7 +119,7 @@ fn build(
     let dir = &plan.shared_dir;
     let mode = if gid.is_some() { 0o750 } else { 0o700 };
     fs::ensure_dir(dir, mode).map_err(Error::io("shared directory", dir))?;
-    if let (Some(gid), true) = (gid, rec.created_shared_dir) {
+    if let (Some(gid), true) = (gid, rec.created_dir.is_some()) {
         fs::chown_group(dir, gid).map_err(Error::io("shared directory", dir))?;
     }
 

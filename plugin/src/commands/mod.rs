@@ -119,10 +119,14 @@ impl Teardown<'_> {
         }
         let cd = &self.plan.config_data_path;
         fs::remove_file(cd).map_err(Error::io("configuration data delete", cd))?;
-        let created = self.record.is_none_or(|r| r.created_shared_dir);
-        if created {
+        // Without a record only the per-container directory is assumed to be ours.
+        let top = match self.record {
+            Some(r) => r.created_dir.clone(),
+            None => Some(self.plan.shared_dir.clone()),
+        };
+        if let Some(top) = top {
             let dir = &self.plan.shared_dir;
-            fs::remove_dir_if_empty(dir).map_err(Error::io("shared directory delete", dir))?;
+            fs::remove_dirs_up_to(dir, &top).map_err(Error::io("shared directory delete", dir))?;
         }
         store.remove(who)?;
         Ok(())

@@ -123,6 +123,34 @@ pub fn remove_dir_if_empty(dir: &Path) -> io::Result<bool> {
     }
 }
 
+/// The topmost ancestor of `dir` (or `dir` itself) that does not exist yet, i.e. the
+/// first directory `ensure_dir(dir)` would create; `None` when `dir` exists.
+pub fn first_missing(dir: &Path) -> Option<std::path::PathBuf> {
+    let mut missing = None;
+    for a in dir.ancestors() {
+        if fs::symlink_metadata(a).is_ok() {
+            break;
+        }
+        missing = Some(a.to_path_buf());
+    }
+    missing
+}
+
+/// Removes `dir` and its ancestors up to and including `top`, each only while empty.
+/// `top` must be `dir` or one of its ancestors; otherwise only `dir` is considered.
+pub fn remove_dirs_up_to(dir: &Path, top: &Path) -> io::Result<()> {
+    let stop_at = if dir.starts_with(top) { top } else { dir };
+    for a in dir.ancestors() {
+        if !remove_dir_if_empty(a)? && fs::symlink_metadata(a).is_ok() {
+            break;
+        }
+        if a == stop_at {
+            break;
+        }
+    }
+    Ok(())
+}
+
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -209,6 +237,25 @@ mod tests {
         fs::remove_file(d.join("x")).unwrap();
         assert!(remove_dir_if_empty(&d).unwrap());
         assert!(!remove_dir_if_empty(&d).unwrap());
+    }
+
+    #[test]
+    fn created_directories_are_removed_up_to_the_first_created() {
+        let t = tempfile::tempdir().unwrap();
+        let deep = t.path().join("a/b/c");
+        let top = first_missing(&deep).unwrap();
+        assert_eq!(top, t.path().join("a"));
+        ensure_dir(&deep, 0o700).unwrap();
+        assert_eq!(first_missing(&deep), None);
+        fs::write(t.path().join("a/keep"), b"").unwrap();
+        remove_dirs_up_to(&deep, &top).unwrap();
+        assert!(!t.path().join("a/b").exists());
+        assert!(t.path().join("a/keep").exists());
+        fs::remove_file(t.path().join("a/keep")).unwrap();
+        ensure_dir(&deep, 0o700).unwrap();
+        remove_dirs_up_to(&deep, &top).unwrap();
+        assert!(!t.path().join("a").exists());
+        assert!(t.path().exists());
     }
 
     #[test]

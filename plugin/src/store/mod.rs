@@ -61,8 +61,10 @@ pub struct AttachmentRecord {
     /// The netconf of the ADD, so that GC can remove an attachment the runtime forgot.
     pub netconf: Value,
     pub shared_dir: PathBuf,
-    /// Whether ADD created `shared_dir` (then DEL removes it when empty).
-    pub created_shared_dir: bool,
+    /// The topmost directory ADD created on the way to `shared_dir` (`None` when
+    /// `shared_dir` existed): DEL removes the empty ones from `shared_dir` up to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_dir: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostRecord>,
     /// Whether the IPAM plugin may hold an allocation for it.

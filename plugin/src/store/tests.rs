@@ -10,7 +10,7 @@ fn record(cid: &str, ifname: &str, marker: u32) -> AttachmentRecord {
         state: State::Ready,
         netconf: serde_json::json!({"marker": marker}),
         shared_dir: PathBuf::from("/run/x").join(cid),
-        created_shared_dir: true,
+        created_dir: Some(PathBuf::from("/run/x").join(cid)),
         host: None,
         ipam_allocated: false,
         result: None,
