@@ -31,6 +31,11 @@ pub trait Engine {
     fn del(&self, side: &HostSide, who: &Attachment, saved: Option<&HostRecord>) -> Result<()>;
     /// Verifies that what `add` created is still there and as configured.
     fn check(&self, side: &HostSide, who: &Attachment, saved: &HostRecord) -> Result<()>;
+    /// Builds the container's end inside the pod (the container-side app calls this):
+    /// the interface, its MAC and addresses, admin up. All-or-nothing like `add`.
+    fn add_container(&self, side: &ContainerSide, who: &Attachment) -> Result<HostRecord>;
+    /// Removes the container's end; idempotent.
+    fn del_container(&self, side: &ContainerSide, who: &Attachment) -> Result<()>;
     /// Whether the vswitch at `api_socket` (the engine's standard socket when `None`)
     /// answers (CNI STATUS).
     fn status(&self, api_socket: Option<&Path>) -> Result<()>;

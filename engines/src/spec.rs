@@ -83,6 +83,19 @@ pub struct HostSide {
     pub network: Network,
 }
 
+/// The container's end of an attachment, built inside the pod on the pod's own vswitch
+/// from the configuration data the plugin wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSide {
+    /// The pod vswitch's API socket; `None` means the engine's standard path.
+    pub api_socket: Option<PathBuf>,
+    pub interface: InterfaceSpec,
+    /// MAC address for the interface (`02:..`), else one derived from the attachment.
+    pub mac: Option<String>,
+    /// Addresses in CIDR notation (`192.168.210.2/24`) to put on the interface.
+    pub addresses: Vec<String>,
+}
+
 /// What `Engine::add` created, saved by the plugin for CHECK and DEL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostRecord {

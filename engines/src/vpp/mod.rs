@@ -4,6 +4,7 @@
 //! attachment's deterministic socket path rather than trusting saved ids alone, so it also
 //! cleans up after an ADD that crashed before saving anything.
 
+mod container;
 mod session;
 
 use std::path::{Path, PathBuf};
@@ -14,8 +15,8 @@ use vpp_api::types::{MemifMode as WireMode, MemifRole as WireRole};
 use vpp_api::wire::MacAddress;
 
 use crate::{
-    Attachment, BridgeSpec, Engine, Error, HostRecord, HostSide, InterfaceSpec, MemifMode,
-    MemifRole, Network, Result, VhostMode,
+    Attachment, BridgeSpec, ContainerSide, Engine, Error, HostRecord, HostSide, InterfaceSpec,
+    MemifMode, MemifRole, Network, Result, VhostMode,
 };
 use session::{Session, BRIDGE_TAG};
 
@@ -178,30 +179,8 @@ impl Engine for VppEngine {
         let saved: Option<VppRecord> =
             saved.and_then(|r| serde_json::from_value(r.data.clone()).ok());
         let mut s = self.connect(side.api_socket.as_deref())?;
-        let mut removed = Vec::new();
-        match &side.interface {
-            InterfaceSpec::Memif { socket_path, .. } => {
-                if let Some(socket_id) = s.find_memif_socket(socket_path)? {
-                    for m in s.memifs()?.into_iter().filter(|m| m.socket_id == socket_id) {
-                        s.delete_memif(m.sw_if_index)?;
-                        removed.push(m.sw_if_index);
-                    }
-                    s.del_memif_socket(socket_id)?;
-                }
-                remove_socket_file(socket_path);
-            }
-            InterfaceSpec::VhostUser {
-                socket_path, mode, ..
-            } => {
-                if let Some(sw) = s.find_vhost_user(socket_path)? {
-                    s.delete_vhost_user(sw)?;
-                    removed.push(sw);
-                }
-                if *mode == VhostMode::Server {
-                    remove_socket_file(socket_path);
-                }
-            }
-        }
+        // The pod is going away: whichever end listened, its socket file goes too.
+        let removed = remove_interface(&mut s, &side.interface, true)?;
         let bd = match (&side.network, &saved) {
             (Network::Bridge(b), _) => Some(bridge_domain_id(b)?),
             (Network::Interface, Some(rec)) => rec.bridge_domain,
@@ -265,12 +244,60 @@ impl Engine for VppEngine {
         Ok(())
     }
 
+    fn add_container(&self, side: &ContainerSide, who: &Attachment) -> Result<HostRecord> {
+        container::add(self, side, who)
+    }
+
+    fn del_container(&self, side: &ContainerSide, _who: &Attachment) -> Result<()> {
+        let mut s = self.connect(side.api_socket.as_deref())?;
+        // Inside the pod only the listening end's file is ours (memif master, vhost
+        // server); the other one belongs to the host.
+        let owns_file = match &side.interface {
+            InterfaceSpec::Memif { role, .. } => *role == MemifRole::Master,
+            InterfaceSpec::VhostUser { mode, .. } => *mode == VhostMode::Server,
+        };
+        remove_interface(&mut s, &side.interface, owns_file)?;
+        s.close();
+        Ok(())
+    }
+
     fn status(&self, api_socket: Option<&Path>) -> Result<()> {
         let mut s = self.connect(api_socket)?;
         s.ping()?;
         s.close();
         Ok(())
     }
+}
+
+/// Removes the interface on `spec`'s socket (found by its path, not by saved ids) and
+/// the socket registration; with `remove_files`, also a socket file left in the shared
+/// directory. Returns the sw_if_index values removed.
+fn remove_interface(s: &mut Session, spec: &InterfaceSpec, remove_files: bool) -> Result<Vec<u32>> {
+    let mut removed = Vec::new();
+    match spec {
+        InterfaceSpec::Memif { socket_path, .. } => {
+            if let Some(socket_id) = s.find_memif_socket(socket_path)? {
+                for m in s.memifs()?.into_iter().filter(|m| m.socket_id == socket_id) {
+                    s.delete_memif(m.sw_if_index)?;
+                    removed.push(m.sw_if_index);
+                }
+                s.del_memif_socket(socket_id)?;
+            }
+            if remove_files {
+                remove_socket_file(socket_path);
+            }
+        }
+        InterfaceSpec::VhostUser { socket_path, .. } => {
+            if let Some(sw) = s.find_vhost_user(socket_path)? {
+                s.delete_vhost_user(sw)?;
+                removed.push(sw);
+            }
+            if remove_files {
+                remove_socket_file(socket_path);
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// A VPP bridge domain is named by its decimal id.

@@ -267,6 +267,25 @@ impl Session {
         )
     }
 
+    /// Adds `cidr` (e.g. `10.0.0.2/24`) to the interface.
+    pub fn add_address(&mut self, sw_if_index: u32, cidr: &str) -> Result<()> {
+        let bad = || Error::Unsupported(format!("invalid interface address {cidr:?}"));
+        let (ip, len) = cidr.split_once('/').ok_or_else(bad)?;
+        let ip: std::net::IpAddr = ip.parse().map_err(|_| bad())?;
+        let len: u8 = len.parse().map_err(|_| bad())?;
+        if len > if ip.is_ipv4() { 32 } else { 128 } {
+            return Err(bad());
+        }
+        let msg = SwInterfaceAddDelAddress {
+            sw_if_index,
+            is_add: true,
+            del_all: false,
+            prefix: vpp_api::wire::Prefix::new(ip, len),
+        };
+        let rv = self.call(Step::Address, &msg)?.retval;
+        check(Step::Address, "sw_interface_add_del_address", rv)
+    }
+
     pub fn set_admin_up(&mut self, sw_if_index: u32, up: bool) -> Result<()> {
         let flags = if up {
             IfStatusFlags::ADMIN_UP
