@@ -9,6 +9,7 @@
 
 pub mod cni;
 pub mod commands;
+pub mod container_side;
 pub mod error;
 pub mod ipam;
 pub mod logging;

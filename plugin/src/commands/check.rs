@@ -61,12 +61,8 @@ pub fn check(ctx: &Context) -> Result<()> {
                 path.display()
             )))
         }
-        None => {
-            return Err(Error::Mismatch(format!(
-                "configuration data {} is missing",
-                path.display()
-            )))
-        }
+        // The container-side app consumes (removes) the data once it has used it.
+        None => {}
     }
     if let Some(ipam) = ipam_for(&ctx.conf, &ctx.env.path, None)? {
         ipam.check(&ctx.stdin, ctx.version)

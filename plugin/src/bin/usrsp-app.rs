@@ -1,0 +1,60 @@
+//! `usrsp-app`: the container side of the userspace CNI plugin. Run in the pod with the
+//! shared directory mounted; see `userspace_cni::container_side`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Builds this pod's end of its userspace interfaces from the plugin's configuration data.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The shared directory as mounted in the pod.
+    #[arg(long, default_value = "/var/lib/cni/usrspcni")]
+    shared_dir: PathBuf,
+    /// Only the attachment with this interface name.
+    #[arg(long)]
+    ifname: Option<String>,
+    /// The pod vswitch's API socket (default: the data's `apiSocket`, else the engine's).
+    #[arg(long)]
+    api_socket: Option<PathBuf>,
+    /// Bound on each vswitch operation, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    timeout_ms: u64,
+    /// Leave the configuration data in place after use.
+    #[arg(long)]
+    keep_data: bool,
+    /// Log level (error, warning, info, debug, verbose).
+    #[arg(long, default_value = "info")]
+    log_level: String,
+}
+
+fn main() {
+    let args = Args::parse();
+    userspace_cni::logging::init(&args.log_level, "");
+    match userspace_cni::container_side::run(
+        &args.shared_dir,
+        args.ifname.as_deref(),
+        args.api_socket.as_deref(),
+        Duration::from_millis(args.timeout_ms),
+        args.keep_data,
+    ) {
+        Ok(built) => {
+            for b in built {
+                println!(
+                    "{}: {} on {} addresses {} mac {}",
+                    b.if_name,
+                    b.engine,
+                    b.socket.display(),
+                    b.addresses.join(","),
+                    b.mac
+                );
+            }
+        }
+        Err(e) => {
+            eprintln!("usrsp-app: {e}");
+            std::process::exit(1);
+        }
+    }
+}
