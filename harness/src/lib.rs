@@ -2,12 +2,17 @@
 //! runtime together, and reports what it saw. Its pieces also serve the workspace's
 //! end-to-end tests.
 
+pub mod backend;
 pub mod bins;
 pub mod demo;
+pub mod images;
 pub mod mock_vpp;
 pub mod netns;
 pub mod plugin;
+pub mod report;
+pub mod runner;
 pub mod runtime;
+pub mod scenario;
 pub mod vpp_state;
 
 use std::path::PathBuf;

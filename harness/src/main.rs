@@ -1,6 +1,9 @@
 //! `harness`: runs the userspace-cni demo and scenarios.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
+use harness::scenario::{scenarios_dir, Scenario};
 
 #[derive(Parser)]
 #[command(
@@ -17,15 +20,77 @@ enum Command {
     /// Two pods get a memif in VPP bridge domain 4 through the plugin (ADD, CHECK, DEL)
     /// on mock-vpp with the real host-local IPAM, then a leak check.
     Demo,
+    /// Lists the scenarios.
+    List,
+    /// Runs a scenario.
+    Run {
+        scenario: String,
+        /// docker or netns (default: docker when an engine answers, else netns).
+        #[arg(long)]
+        backend: Option<String>,
+        /// Leave pods, the host vswitch's directory and files in place.
+        #[arg(long)]
+        keep: bool,
+        /// Also write the report as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Builds the pod image (static binaries, FROM scratch) for the docker backend.
+    Images,
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo => harness::demo::run(),
+        Command::List => list(),
+        Command::Run {
+            scenario,
+            backend,
+            keep,
+            json,
+        } => run(&scenario, backend, keep, json),
+        Command::Images => harness::backend::docker::DockerBackend::connect("images")
+            .and_then(|d| harness::images::build(&d))
+            .map(|()| eprintln!("built {}", harness::images::POD_IMAGE)),
     };
     if let Err(e) = result {
         eprintln!("harness: {e}");
         std::process::exit(1);
+    }
+}
+
+fn list() -> harness::Result<()> {
+    for (name, s) in Scenario::all(&scenarios_dir())? {
+        println!("{name:<20} {}", s.description);
+    }
+    Ok(())
+}
+
+fn run(
+    name: &str,
+    backend: Option<String>,
+    keep: bool,
+    json: Option<PathBuf>,
+) -> harness::Result<()> {
+    let all = Scenario::all(&scenarios_dir())?;
+    let scenario = all.get(name).ok_or_else(|| {
+        harness::Error::Check(format!(
+            "no scenario {name:?} (known: {})",
+            all.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let opts = harness::runner::Options { backend, keep };
+    let report = harness::runner::run(scenario, &opts)?;
+    if let Some(path) = json {
+        std::fs::write(
+            &path,
+            serde_json::to_vec_pretty(&report).expect("report serializes"),
+        )?;
+    }
+    if report.passed {
+        Ok(())
+    } else {
+        Err(harness::Error::Check(format!("scenario {name} failed")))
     }
 }

@@ -11,13 +11,17 @@ use clap::Parser;
 #[command(version)]
 struct Args {
     /// The shared directory as mounted in the pod.
-    #[arg(long, default_value = "/var/lib/cni/usrspcni")]
+    #[arg(
+        long,
+        env = "USRSP_SHARED_DIR",
+        default_value = "/var/lib/cni/usrspcni"
+    )]
     shared_dir: PathBuf,
     /// Only the attachment with this interface name.
     #[arg(long)]
     ifname: Option<String>,
     /// The pod vswitch's API socket (default: the data's `apiSocket`, else the engine's).
-    #[arg(long)]
+    #[arg(long, env = "VPP_API_SOCKET")]
     api_socket: Option<PathBuf>,
     /// Bound on each vswitch operation, in milliseconds.
     #[arg(long, default_value_t = 5000)]

@@ -1,0 +1,65 @@
+//! Where pods live: one `Backend` per kind of sandbox, picked by name.
+//!
+//! A pod is a network namespace the plugin attaches to (CNI_NETNS), the pod's shared
+//! directory, and processes inside: the pod's own mock-vpp (its vswitch) and whatever
+//! the scenario execs (`usrsp-app`, `vppctl`). Inside a pod the tools find their vswitch
+//! and shared directory through `VPP_API_SOCKET` and `USRSP_SHARED_DIR`, so scenario
+//! commands are the same on every backend.
+
+pub mod docker;
+pub mod netns;
+
+use std::path::Path;
+
+use crate::Result;
+
+/// What a command run in a pod printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub success: bool,
+    pub output: String,
+}
+
+/// One running pod.
+pub trait Pod {
+    fn name(&self) -> &str;
+    /// The path the plugin gets as CNI_NETNS.
+    fn netns(&self) -> String;
+    /// Runs `argv` inside the pod and waits for it.
+    fn exec(&mut self, argv: &[String]) -> Result<ExecOutput>;
+    /// Stops the pod's processes and removes everything the backend made for it.
+    fn remove(self: Box<Self>) -> Result<()>;
+}
+
+/// A kind of sandbox.
+pub trait Backend {
+    fn name(&self) -> &'static str;
+    /// For backend-specific extras (the docker backend builds images).
+    fn as_any(&self) -> &dyn std::any::Any;
+    /// Starts a pod whose shared directory is `shared_dir` on the host.
+    fn create_pod(&mut self, name: &str, shared_dir: &Path, vswitch: bool) -> Result<Box<dyn Pod>>;
+    /// What the backend made that still exists (for the final leak check).
+    fn leftovers(&self) -> Vec<String>;
+}
+
+/// Backend names, for `--backend`.
+pub const NAMES: &[&str] = &["docker", "netns"];
+
+/// The backend called `name`, or (`None`) docker when an engine answers, else netns.
+pub fn pick(name: Option<&str>, run_id: &str) -> Result<Box<dyn Backend>> {
+    match name {
+        Some("docker") => Ok(Box::new(docker::DockerBackend::connect(run_id)?)),
+        Some("netns") => Ok(Box::new(netns::NetnsBackend::new(run_id))),
+        Some(other) => Err(crate::Error::Check(format!(
+            "unknown backend {other:?} (known: {})",
+            NAMES.join(", ")
+        ))),
+        None => match docker::DockerBackend::connect(run_id) {
+            Ok(d) => Ok(Box::new(d)),
+            Err(e) => {
+                eprintln!("docker engine not available ({e}); using the netns backend");
+                Ok(Box::new(netns::NetnsBackend::new(run_id)))
+            }
+        },
+    }
+}

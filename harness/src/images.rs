@@ -1,0 +1,100 @@
+//! The pod image, built locally (no registry): `FROM scratch` with the workspace's own
+//! statically linked binaries — mock-vpp (the pod's vswitch), vppctl and usrsp-app.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bollard::query_parameters::BuildImageOptionsBuilder;
+use futures_util::StreamExt;
+
+use crate::backend::docker::DockerBackend;
+use crate::{Error, Result};
+
+pub const POD_IMAGE: &str = "userspace-cni-pod:dev";
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+/// The binaries the pod image carries: (package, binary).
+pub const POD_BINARIES: &[(&str, &str)] = &[
+    ("mock-vpp", "mock-vpp"),
+    ("mock-vpp", "vppctl"),
+    ("userspace-cni", "usrsp-app"),
+];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Builds the pod binaries statically linked (glibc, `crt-static`) into
+/// `target/static/`, and returns their directory.
+pub fn static_binaries() -> Result<PathBuf> {
+    let root = workspace();
+    let target_dir = root.join("target/static");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .args(["build", "--release", "--target", TARGET])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static");
+    for (package, bin) in POD_BINARIES {
+        cmd.args(["-p", package, "--bin", bin]);
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| Error::Spawn("cargo build (static)".into(), e))?;
+    if !status.success() {
+        return Err(Error::Command(
+            "cargo build (static)".into(),
+            status.to_string(),
+        ));
+    }
+    Ok(target_dir.join(TARGET).join("release"))
+}
+
+/// The build context: a Dockerfile and the binaries, as a tar archive.
+fn context(bin_dir: &Path) -> Result<Vec<u8>> {
+    let dockerfile = "FROM scratch\n\
+        COPY mock-vpp vppctl usrsp-app /bin/\n\
+        ENV VPP_API_SOCKET=/run/vpp/api.sock USRSP_SHARED_DIR=/var/lib/cni/usrspcni\n\
+        CMD [\"/bin/mock-vpp\", \"--api-socket\", \"/run/vpp/api.sock\"]\n";
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(dockerfile.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "Dockerfile", dockerfile.as_bytes())?;
+    for (_, bin) in POD_BINARIES {
+        tar.append_path_with_name(bin_dir.join(bin), bin)?;
+    }
+    Ok(tar.into_inner()?)
+}
+
+/// Builds the static binaries and the pod image.
+pub fn build(docker: &DockerBackend) -> Result<()> {
+    let bin_dir = static_binaries()?;
+    let body = context(&bin_dir)?;
+    let opts = BuildImageOptionsBuilder::new()
+        .dockerfile("Dockerfile")
+        .t(POD_IMAGE)
+        .rm(true)
+        .forcerm(true)
+        .build();
+    docker.block_on(async {
+        let mut stream =
+            docker
+                .docker()
+                .build_image(opts, None, Some(bollard::body_full(body.into())));
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| Error::Command("docker build".into(), e.to_string()))?;
+            if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                return Err(Error::Command("docker build".into(), err));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Whether the pod image exists already.
+pub fn present(docker: &DockerBackend) -> bool {
+    docker
+        .block_on(docker.docker().inspect_image(POD_IMAGE))
+        .is_ok()
+}

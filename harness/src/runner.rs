@@ -1,0 +1,389 @@
+//! Runs one scenario on one backend: host vswitch, pods, steps, teardown, leak check.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::{json, Value};
+
+use crate::backend::{self, Backend, Pod};
+use crate::demo::{leftovers, DemoDirs};
+use crate::mock_vpp::MockVpp;
+use crate::plugin::PluginCall;
+use crate::report::Report;
+use crate::scenario::{expand, PodSpec, Scenario, Step, VswitchKind};
+use crate::vpp_state::{self, VppState};
+use crate::{bins, Error, Result};
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub backend: Option<String>,
+    pub keep: bool,
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Ctrl-C stops after the running step, then the teardown still runs.
+fn catch_interrupt() {
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+    }
+}
+
+struct RunningPod {
+    spec: PodSpec,
+    pod: Box<dyn Pod>,
+    call: PluginCall,
+    conf: Value,
+    shared: PathBuf,
+}
+
+struct Run<'a> {
+    scenario: &'a Scenario,
+    dirs: DemoDirs,
+    pods: Vec<RunningPod>,
+    ips: BTreeMap<String, String>,
+    report: Report,
+}
+
+/// Runs `scenario`; the report says what passed.
+pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
+    catch_interrupt();
+    let run_id = format!("{:06x}", (std::process::id() ^ now_nanos()) & 0xff_ffff);
+    let root = tempfile::Builder::new().prefix("usrsp-run").tempdir()?;
+    let dirs = DemoDirs::under(root.path());
+    std::fs::create_dir_all(dirs.api_socket.parent().expect("socket dir"))?;
+    let mut backend = backend::pick(opts.backend.as_deref(), &run_id)?;
+    if backend.name() == "docker" {
+        if let Some(d) = backend_as_docker(&*backend) {
+            if !crate::images::present(d) {
+                eprintln!("building the pod image {} ...", crate::images::POD_IMAGE);
+                crate::images::build(d)?;
+            }
+        }
+    }
+    let mut run = Run {
+        scenario,
+        dirs,
+        pods: Vec::new(),
+        ips: BTreeMap::new(),
+        report: Report::new(&scenario.name, backend.name()),
+    };
+    let host = match scenario.vswitch.kind {
+        VswitchKind::MockVpp => run.report.step("start host mock-vpp", || {
+            MockVpp::start(&run.dirs.api_socket)
+        }),
+        other => {
+            return Err(Error::Check(format!(
+                "host vswitch {other:?} is not supported by the runner yet"
+            )))
+        }
+    };
+    if host.is_some() {
+        run.start_pods(&mut *backend, &run_id);
+        if run.report.passed {
+            let steps = scenario.steps.clone();
+            run.steps(&steps);
+        }
+    }
+    // Teardown always runs: pods, then the host vswitch, then the backend's leak check.
+    let pods = std::mem::take(&mut run.pods);
+    for p in pods {
+        let name = p.spec.name.clone();
+        if opts.keep {
+            eprintln!("  keeping pod {name} (netns {})", p.pod.netns());
+            std::mem::forget(p.pod);
+            continue;
+        }
+        let shared = p.shared.clone();
+        run.report.step(&format!("remove pod {name}"), || {
+            p.pod.remove()?;
+            let _ = std::fs::remove_dir(&shared);
+            Ok(())
+        });
+    }
+    drop(host);
+    if !opts.keep {
+        let left = backend.leftovers();
+        run.report.step("backend left nothing", || {
+            if left.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::Check(format!("left: {left:?}")))
+            }
+        });
+    } else {
+        let kept = root.keep();
+        eprintln!("  kept run directory {}", kept.display());
+    }
+    run.report.finish();
+    Ok(run.report)
+}
+
+fn backend_as_docker(b: &dyn Backend) -> Option<&crate::backend::docker::DockerBackend> {
+    b.as_any().downcast_ref()
+}
+
+fn now_nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+impl Run<'_> {
+    fn start_pods(&mut self, backend: &mut dyn Backend, run_id: &str) {
+        let plugin = match bins::binary("userspace-cni", "userspace") {
+            Ok(p) => p,
+            Err(e) => {
+                self.report.step("find the plugin", || Err::<(), _>(e));
+                return;
+            }
+        };
+        for (n, spec) in self.scenario.expanded_pods().into_iter().enumerate() {
+            // Distinct in the first 12 characters, which name the pod's files.
+            let id = format!("{run_id}{n:06x}{}", "0".repeat(52));
+            let shared = self.dirs.shared.join(&id[..12]);
+            let conf = match self.scenario.netconf(&spec) {
+                Ok(c) => self.point_at_run(c),
+                Err(e) => {
+                    self.report
+                        .step(&format!("netconf of {}", spec.name), || Err::<(), _>(e));
+                    return;
+                }
+            };
+            let created = self.report.step(&format!("create pod {}", spec.name), || {
+                std::fs::create_dir_all(&shared)?;
+                backend.create_pod(&spec.name, &shared, spec.vswitch)
+            });
+            let Some(pod) = created else { return };
+            let call = PluginCall::new(
+                &plugin,
+                &bins::cni_path(&[]),
+                &id,
+                &pod.netns(),
+                &spec.ifname,
+            );
+            self.pods.push(RunningPod {
+                spec,
+                pod,
+                call,
+                conf,
+                shared,
+            });
+        }
+    }
+
+    /// The scenario's netconf pointed at this run's directories and host vswitch.
+    fn point_at_run(&self, mut conf: Value) -> Value {
+        conf["host"]["apiSocket"] = json!(self.dirs.api_socket);
+        conf["sharedDir"] = json!(self.dirs.shared);
+        conf["dataDir"] = json!(self.dirs.data);
+        if conf.get("ipam").is_some_and(Value::is_object) {
+            conf["ipam"]["dataDir"] = json!(self.dirs.ipam);
+        }
+        conf
+    }
+
+    fn targets(&self, pod: &str) -> Vec<usize> {
+        (0..self.pods.len())
+            .filter(|&i| pod == "*" || self.pods[i].spec.name == pod)
+            .collect()
+    }
+
+    fn steps(&mut self, steps: &[Step]) {
+        for step in steps {
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                self.report.step("interrupted", || {
+                    Err::<(), _>(Error::Check("Ctrl-C".into()))
+                });
+                return;
+            }
+            self.step(step);
+            if !self.report.passed {
+                return;
+            }
+        }
+    }
+
+    fn step(&mut self, step: &Step) {
+        match step {
+            Step::Add { pod } | Step::Check { pod } | Step::Del { pod } => {
+                let verb = match step {
+                    Step::Add { .. } => "ADD",
+                    Step::Check { .. } => "CHECK",
+                    _ => "DEL",
+                };
+                for i in self.targets(pod) {
+                    self.cni(verb, i);
+                }
+            }
+            Step::Exec {
+                pod,
+                command,
+                expect,
+                show,
+            } => {
+                for i in self.targets(pod) {
+                    self.exec(i, command, expect, *show);
+                }
+            }
+            Step::Host { cli, expect, show } => {
+                let api = self.dirs.api_socket.clone();
+                let text = self.report.step(&format!("host: {cli}"), || {
+                    let text = vpp_state::cli(&api, cli)?;
+                    expect_all(&text, expect)?;
+                    Ok(text)
+                });
+                if let (Some(text), true) = (text, *show) {
+                    self.report.show(&format!("host vpp# {cli}"), &text);
+                }
+            }
+            Step::Counters { bridge, packets } => {
+                let api = self.dirs.api_socket.clone();
+                self.report.step(
+                    &format!("host bridge {bridge}: at least {packets} packets moved"),
+                    || {
+                        let moved = bridge_packets(&api, *bridge)?;
+                        if moved >= *packets {
+                            Ok(())
+                        } else {
+                            Err(Error::Check(format!("only {moved} packets")))
+                        }
+                    },
+                );
+            }
+            Step::NothingLeft => {
+                let api = self.dirs.api_socket.clone();
+                let dirs = [
+                    self.dirs.shared.clone(),
+                    self.dirs.data.clone(),
+                    self.dirs.ipam.clone(),
+                ];
+                self.report.step("nothing left on the host", || {
+                    let s = VppState::read(&api)?;
+                    if !s.is_pristine() {
+                        return Err(Error::Check(format!("vswitch: {s:?}")));
+                    }
+                    let refs: Vec<&std::path::Path> = dirs.iter().map(|d| d.as_path()).collect();
+                    let left = leftovers(&refs);
+                    if left.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(Error::Check(format!("files: {left:?}")))
+                    }
+                });
+            }
+            Step::Repeat { times, steps } => {
+                for _ in 0..*times {
+                    self.steps(steps);
+                    if !self.report.passed {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn cni(&mut self, verb: &str, i: usize) {
+        let p = &self.pods[i];
+        let mut conf = p.conf.clone();
+        if verb == "CHECK" {
+            conf["prevResult"] = json!({"cniVersion": conf["cniVersion"], "interfaces": [{"name": p.spec.ifname, "sandbox": p.pod.netns()}]});
+        }
+        let call = p.call.clone();
+        let name = p.spec.name.clone();
+        let result = self.report.step(&format!("{verb} {name}"), || {
+            let out = call.run(verb, &conf)?;
+            if out.success {
+                Ok(out.json())
+            } else {
+                Err(Error::Check(format!(
+                    "{} {}",
+                    out.stdout.trim(),
+                    out.stderr.trim()
+                )))
+            }
+        });
+        if let (Some(r), "ADD") = (result, verb) {
+            if let Some(ip) = r["ips"][0]["address"].as_str() {
+                let ip = ip.split('/').next().unwrap_or(ip).to_string();
+                eprintln!("      {name}: {} {ip}", call.if_name);
+                self.ips.insert(name, ip);
+            }
+        }
+    }
+
+    fn exec(&mut self, i: usize, command: &[String], expect: &[String], show: bool) {
+        let n = self.pods.len();
+        let this = self.pods[i].spec.name.clone();
+        let next = self.pods[(i + 1) % n].spec.name.clone();
+        let argv: Result<Vec<String>> = command
+            .iter()
+            .map(|a| expand(a, &self.ips, &this, &next))
+            .collect();
+        let label = format!("{this}: {}", command.join(" "));
+        let pod = &mut self.pods[i].pod;
+        let text = self.report.step(&label, || {
+            let out = pod.exec(&argv?)?;
+            if !out.success {
+                return Err(Error::Check(format!("failed: {}", out.output.trim())));
+            }
+            expect_all(&out.output, expect)?;
+            Ok(out.output)
+        });
+        if let (Some(text), true) = (text, show) {
+            self.report.show(&label, &text);
+        }
+    }
+}
+
+fn expect_all(text: &str, expect: &[String]) -> Result<()> {
+    for e in expect {
+        if !text.contains(e.as_str()) {
+            return Err(Error::Check(format!("expected {e:?} in:\n{text}")));
+        }
+    }
+    Ok(())
+}
+
+/// Packets counted (rx + tx) on the members of host bridge domain `bd`, from VPP's
+/// `show interface` text.
+fn bridge_packets(api: &std::path::Path, bd: u32) -> Result<u64> {
+    let state = VppState::read(api)?;
+    let members: Vec<String> = state
+        .bridge(bd)
+        .map(|b| {
+            b.members
+                .iter()
+                .filter_map(|sw| state.interfaces.iter().find(|i| i.sw_if_index == *sw))
+                .map(|i| i.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let text = vpp_state::cli(api, "show interface")?;
+    let mut total = 0;
+    let mut current = String::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let Some(first) = words.first() {
+            if !line.starts_with(' ') {
+                current = first.to_string();
+            }
+        }
+        let counter = line.contains("rx packets") || line.contains("tx packets");
+        if counter && members.contains(&current) {
+            total += words
+                .last()
+                .and_then(|w| w.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,240 @@
+//! The plugin executed directly (as a runtime would) against a running mock-vpp and the
+//! real host-local IPAM: variants of the reference netconf, rollback, concurrency, CHECK.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use harness::bins;
+use harness::demo::{leftovers, netconf, DemoDirs};
+use harness::mock_vpp::MockVpp;
+use harness::plugin::{Outcome, PluginCall};
+use harness::vpp_state::VppState;
+use serde_json::{json, Value};
+
+struct Bed {
+    root: tempfile::TempDir,
+    dirs: DemoDirs,
+    mock: MockVpp,
+    netns: String,
+}
+
+impl Bed {
+    fn new() -> Bed {
+        assert!(
+            Path::new("/usr/lib/cni/host-local").exists(),
+            "host-local missing: run ci/install-deps.sh (Debian containernetworking-plugins)"
+        );
+        let root = tempfile::tempdir().unwrap();
+        let dirs = DemoDirs::under(root.path());
+        std::fs::create_dir_all(dirs.api_socket.parent().unwrap()).unwrap();
+        let mock = MockVpp::start(&dirs.api_socket).unwrap();
+        // Any existing file stands in for the pod's netns: the plugin only checks it.
+        let netns = root.path().join("netns");
+        std::fs::write(&netns, b"").unwrap();
+        Bed {
+            netns: netns.display().to_string(),
+            root,
+            dirs,
+            mock,
+        }
+    }
+
+    fn conf(&self, version: &str) -> Value {
+        netconf(&self.dirs, version, true)
+    }
+
+    fn call(&self, id: &str) -> PluginCall {
+        let plugin = bins::binary("userspace-cni", "userspace").unwrap();
+        PluginCall::new(&plugin, &bins::cni_path(&[]), id, &self.netns, "net1")
+    }
+
+    fn state(&self) -> VppState {
+        VppState::read(self.mock.socket()).unwrap()
+    }
+
+    fn assert_clean(&self) {
+        let s = self.state();
+        assert!(s.is_pristine(), "left on mock-vpp: {s:?}");
+        let left = leftovers(&[&self.dirs.shared, &self.dirs.data, &self.dirs.ipam]);
+        assert!(left.is_empty(), "left on disk: {left:?}");
+        let _ = &self.root;
+    }
+}
+
+fn ok(out: Outcome, what: &str) -> Value {
+    assert!(out.success, "{what} failed: {}\n{}", out.stdout, out.stderr);
+    out.json()
+}
+
+fn id(n: usize) -> String {
+    format!("{n:012x}{}", "f".repeat(52))
+}
+
+#[test]
+fn bridge_name_four_works_like_bridge_id_four() {
+    let bed = Bed::new();
+    let mut conf = bed.conf("0.3.1");
+    conf["host"]["bridge"] = json!({"bridgeName": "4"});
+    let call = bed.call(&id(1));
+    let result = ok(call.run("ADD", &conf).unwrap(), "ADD");
+    assert_eq!(result["cniVersion"], "0.3.1");
+    assert_eq!(result["ips"][0]["version"], "4");
+    assert!(result["ips"][0]["address"]
+        .as_str()
+        .unwrap()
+        .starts_with("192.168.210."));
+    let s = bed.state();
+    let bd = s.bridge(4).expect("bridge domain 4");
+    assert_eq!(bd.members.len(), 1);
+    assert_eq!(bd.tag, "userspace-cni");
+    ok(call.run("DEL", &conf).unwrap(), "DEL");
+    ok(call.run("DEL", &conf).unwrap(), "second DEL");
+    bed.assert_clean();
+}
+
+#[test]
+fn a_failed_ipam_rolls_the_host_side_back() {
+    let bed = Bed::new();
+    let mut conf = bed.conf("1.0.0");
+    // A range of exactly one address: the second pod cannot get one.
+    conf["ipam"]["rangeStart"] = json!("192.168.210.10");
+    conf["ipam"]["rangeEnd"] = json!("192.168.210.10");
+    let first = bed.call(&id(1));
+    ok(first.run("ADD", &conf).unwrap(), "first ADD");
+    let before = bed.state();
+    let second = bed.call(&id(2));
+    let out = second.run("ADD", &conf).unwrap();
+    assert!(!out.success, "second ADD should fail: {}", out.stdout);
+    let msg = out.json()["msg"].as_str().unwrap_or_default().to_string();
+    assert!(msg.starts_with("IPAM: "), "error names the step: {msg}");
+    assert_eq!(
+        bed.state(),
+        before,
+        "the failed ADD left something on the vswitch"
+    );
+    let shared2 = bed.dirs.shared.join(&id(2)[..12]);
+    assert!(
+        !shared2.exists(),
+        "the failed ADD left {}",
+        shared2.display()
+    );
+    ok(first.run("DEL", &conf).unwrap(), "DEL");
+    bed.assert_clean();
+}
+
+#[test]
+fn interface_net_type_and_vlan_and_vhost_user() {
+    let bed = Bed::new();
+    let mut standalone = bed.conf("1.0.0");
+    standalone["host"]["netType"] = json!("interface");
+    let mut tagged = bed.conf("1.0.0");
+    tagged["host"]["bridge"] = json!({"bridgeId": 7, "vlanId": 100});
+    let mut vhost = bed.conf("1.0.0");
+    vhost["host"]["iftype"] = json!("vhostuser");
+    vhost["host"].as_object_mut().unwrap().remove("memif");
+    vhost["container"] = json!({"engine": "vpp"});
+
+    let a = bed.call(&id(1));
+    ok(a.run("ADD", &standalone).unwrap(), "ADD interface");
+    let s = bed.state();
+    assert_eq!(s.memifs.len(), 1);
+    assert!(s.bridges.is_empty());
+    assert!(s.memifs[0].admin_up);
+
+    let b = bed.call(&id(2));
+    ok(b.run("ADD", &tagged).unwrap(), "ADD vlan");
+    assert_eq!(bed.state().bridge(7).map(|b| b.members.len()), Some(1));
+
+    let c = bed.call(&id(3));
+    ok(c.run("ADD", &vhost).unwrap(), "ADD vhost-user");
+    assert_eq!(bed.state().bridge(4).map(|b| b.members.len()), Some(1));
+    let data = std::fs::read_to_string(
+        bed.dirs
+            .shared
+            .join(&id(3)[..12])
+            .join(format!("configData-{}-net1.json", &id(3)[..12])),
+    )
+    .unwrap();
+    let data: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(data["config"]["iftype"], "vhostuser");
+    assert_eq!(data["config"]["vhost"]["mode"], "client");
+
+    ok(a.run("DEL", &standalone).unwrap(), "DEL interface");
+    ok(b.run("DEL", &tagged).unwrap(), "DEL vlan");
+    ok(c.run("DEL", &vhost).unwrap(), "DEL vhost-user");
+    bed.assert_clean();
+}
+
+#[test]
+fn parallel_adds_and_dels_on_one_bridge() {
+    const PODS: usize = 16;
+    let bed = Arc::new(Bed::new());
+    let conf = Arc::new(bed.conf("1.0.0"));
+    let run_all = |command: &'static str| {
+        let handles: Vec<_> = (0..PODS)
+            .map(|n| {
+                let (bed, conf) = (bed.clone(), conf.clone());
+                std::thread::spawn(move || bed.call(&id(n + 100)).run(command, &conf).unwrap())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .map(|out| ok(out, command))
+            .collect::<Vec<_>>()
+    };
+    let results = run_all("ADD");
+    let mut ips: Vec<String> = results
+        .iter()
+        .map(|r| r["ips"][0]["address"].as_str().unwrap().to_string())
+        .collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), PODS, "every pod got its own address");
+    let s = bed.state();
+    assert_eq!(s.bridges.len(), 1);
+    assert_eq!(s.bridge(4).unwrap().members.len(), PODS);
+    assert_eq!(s.memifs.len(), PODS);
+    run_all("DEL");
+    bed.assert_clean();
+}
+
+#[test]
+fn check_notices_an_interface_removed_behind_its_back() {
+    use vpp_api::messages::MemifDelete;
+    let bed = Bed::new();
+    let conf = bed.conf("1.0.0");
+    let call = bed.call(&id(1));
+    let result = ok(call.run("ADD", &conf).unwrap(), "ADD");
+    let mut with_prev = conf.clone();
+    with_prev["prevResult"] = result;
+    ok(call.run("CHECK", &with_prev).unwrap(), "CHECK");
+
+    let sw = bed.state().memifs[0].sw_if_index;
+    let mut c =
+        vpp_api::Client::connect(bed.mock.socket(), "test", std::time::Duration::from_secs(5))
+            .unwrap();
+    let reply = c.request(&MemifDelete { sw_if_index: sw }).unwrap();
+    assert_eq!(reply.retval, 0);
+    c.disconnect();
+
+    let out = call.run("CHECK", &with_prev).unwrap();
+    assert!(!out.success);
+    assert_eq!(out.code(), Some(101), "{}", out.stdout);
+    ok(call.run("DEL", &conf).unwrap(), "DEL");
+    bed.assert_clean();
+}
+
+#[test]
+fn re_adding_the_same_attachment_replaces_it() {
+    let bed = Bed::new();
+    let conf = bed.conf("1.0.0");
+    let call = bed.call(&id(1));
+    ok(call.run("ADD", &conf).unwrap(), "ADD");
+    ok(call.run("ADD", &conf).unwrap(), "ADD again");
+    let s = bed.state();
+    assert_eq!(s.memifs.len(), 1);
+    assert_eq!(s.bridge(4).unwrap().members.len(), 1);
+    ok(call.run("DEL", &conf).unwrap(), "DEL");
+    bed.assert_clean();
+}
