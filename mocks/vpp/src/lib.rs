@@ -1,0 +1,26 @@
+//! mock-vpp: a simulated VPP that serves VPP's real binary API (message names, CRCs,
+//! framing, handshake) on its unix socket, from an in-memory model with VPP's own rules
+//! and error numbers. Clients written for VPP — the userspace-cni plugin, VPP's official
+//! Python client `vpp_papi`, `vppctl` over `cli_inband` — use it unchanged.
+//!
+//! - [`model`]: interfaces (local0, memif, vhost-user), memif socket files, bridge
+//!   domains and their members, addresses, tag rewrites, counters.
+//! - [`handlers`]: each API request applied to the model, answered as VPP answers it.
+//! - [`cli`]: the CLI commands `vppctl` sends through `cli_inband`.
+//! - [`server`]: the socket, one thread per client, requests serialised on the model.
+//!
+//! Fidelity limits: the messages served are those userspace-cni and its tests use (see
+//! [`handlers::served_messages`]); others get no answer, as VPP gives none for an id it
+//! does not know. A memif master's socket and a vhost-user server's socket are real
+//! listening sockets, but no packets move yet.
+
+pub mod cli;
+pub mod handlers;
+pub mod model;
+pub mod server;
+mod sock;
+
+pub use server::{serve, Server};
+
+/// What `show version` reports.
+pub const VERSION: &str = "v26.10-mock";

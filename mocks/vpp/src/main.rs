@@ -1,0 +1,57 @@
+//! `mock-vpp --api-socket PATH`: serves VPP's binary API until SIGTERM or SIGINT.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::Parser;
+
+/// A simulated VPP serving VPP's binary API on a unix socket.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Where to serve the API (VPP's default is /run/vpp/api.sock).
+    #[arg(long, default_value = "/run/vpp/api.sock")]
+    api_socket: PathBuf,
+    /// Log filter (error, warn, info, debug, trace), to stderr.
+    #[arg(long, default_value = "info")]
+    log_level: String,
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+fn main() {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log_level)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+    }
+    let server = match mock_vpp::serve(&args.api_socket) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "mock-vpp: cannot serve on {}: {e}",
+                args.api_socket.display()
+            );
+            std::process::exit(1);
+        }
+    };
+    while !STOP.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    tracing::info!("stopping");
+    server.stop();
+}

@@ -1,0 +1,199 @@
+//! The API socket: one thread per client connection, requests executed one at a time
+//! against the shared model (as VPP does), replies framed as on a real VPP socket.
+
+use std::io::{self, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use vpp_api::frame::{read_frame, write_frame};
+use vpp_api::message::{decode, encode, peek_id, Envelope};
+use vpp_api::messages::{
+    SockclntCreate, SockclntCreateReply, SockclntDelete, SockclntDeleteReply, SOCKCLNT_CREATE_ID,
+    SOCKCLNT_CREATE_REPLY_ID,
+};
+use vpp_api::types::MessageTableEntry;
+use vpp_api::wire::{Counted, FixedString};
+use vpp_api::MessageTable;
+
+use crate::handlers::{message_table, Responder};
+use crate::model::Vpp;
+
+/// Largest request accepted; a bigger frame ends that client's connection.
+pub const MAX_REQUEST: usize = 1 << 20;
+const SOCKCLNT_DELETE_ID: u16 = 17;
+const SOCKCLNT_DELETE_REPLY_ID: u16 = 18;
+
+/// A running mock; stops (and removes its socket) on [`Server::stop`] or drop.
+pub struct Server {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+    vpp: Arc<Mutex<Vpp>>,
+}
+
+/// Starts serving on `path`. The socket file appears only once it accepts connections.
+pub fn serve(path: &Path) -> io::Result<Server> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.{}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    let listener = UnixListener::bind(&tmp)?;
+    std::fs::rename(&tmp, path)?;
+    let vpp = Arc::new(Mutex::new(Vpp::new(dir)));
+    let stop = Arc::new(AtomicBool::new(false));
+    let table = Arc::new(message_table());
+    let accept = {
+        let (vpp, stop) = (vpp.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("api-accept".into())
+            .spawn(move || accept_loop(listener, vpp, table, stop))?
+    };
+    tracing::info!("serving VPP's binary API on {}", path.display());
+    Ok(Server {
+        path: path.to_path_buf(),
+        stop,
+        accept: Some(accept),
+        vpp,
+    })
+}
+
+impl Server {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The model, for in-process tests and the data plane.
+    pub fn vpp(&self) -> Arc<Mutex<Vpp>> {
+        self.vpp.clone()
+    }
+
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(t) = self.accept.take() {
+            self.stop.store(true, Ordering::SeqCst);
+            // Wake the blocking accept.
+            let _ = UnixStream::connect(&self.path);
+            let _ = t.join();
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn accept_loop(
+    listener: UnixListener,
+    vpp: Arc<Mutex<Vpp>>,
+    table: Arc<MessageTable>,
+    stop: Arc<AtomicBool>,
+) {
+    static SLOT: AtomicU32 = AtomicU32::new(0);
+    for conn in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let stream = match conn {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("accept: {e}");
+                continue;
+            }
+        };
+        let (vpp, table) = (vpp.clone(), table.clone());
+        let index = (SLOT.fetch_add(1, Ordering::SeqCst) & 0x7fff_ffff) | 0x8000_0000;
+        let _ = std::thread::Builder::new()
+            .name(format!("api-client-{index:x}"))
+            .spawn(move || {
+                if let Err(e) = serve_client(stream, &vpp, &table, index) {
+                    tracing::debug!("client {index:#x}: {e}");
+                }
+            });
+    }
+}
+
+fn serve_client(
+    mut stream: UnixStream,
+    vpp: &Mutex<Vpp>,
+    table: &MessageTable,
+    index: u32,
+) -> io::Result<()> {
+    let mut reader = stream.try_clone()?;
+    let responder = Responder {
+        table,
+        client_index: index,
+        pid: std::process::id(),
+    };
+    let mut greeted = false;
+    while let Some(body) = read_frame(&mut reader, MAX_REQUEST)? {
+        let Ok(id) = peek_id(&body) else { continue };
+        match id {
+            SOCKCLNT_CREATE_ID => {
+                let Ok((env, req)) = decode::<SockclntCreate>(&body) else {
+                    continue;
+                };
+                tracing::debug!("client {index:#x} is {:?}", req.name.as_str());
+                let entries = table
+                    .entries()
+                    .into_iter()
+                    .map(|(i, name)| MessageTableEntry {
+                        index: i,
+                        name: FixedString::new(name),
+                    })
+                    .collect();
+                let reply = SockclntCreateReply {
+                    response: 0,
+                    index,
+                    message_table: Counted::new(entries),
+                };
+                let env = Envelope {
+                    msg_id: SOCKCLNT_CREATE_REPLY_ID,
+                    client_index: 0,
+                    context: env.context,
+                };
+                write_frame(&mut stream, &encode(env, &reply))?;
+                greeted = true;
+            }
+            SOCKCLNT_DELETE_ID => {
+                let Ok((env, req)) = decode::<SockclntDelete>(&body) else {
+                    continue;
+                };
+                let response = if req.index == index { 1 } else { -1 };
+                let env = Envelope {
+                    msg_id: SOCKCLNT_DELETE_REPLY_ID,
+                    client_index: 0,
+                    context: env.context,
+                };
+                write_frame(&mut stream, &encode(env, &SockclntDeleteReply { response }))?;
+                stream.flush()?;
+                return Ok(());
+            }
+            _ if !greeted => {
+                tracing::warn!("client {index:#x}: message {id} before sockclnt_create; dropped")
+            }
+            _ => {
+                let replies = {
+                    let mut model = vpp.lock().unwrap_or_else(|e| e.into_inner());
+                    responder.handle(&mut model, &body)
+                };
+                for r in replies.into_iter().flatten() {
+                    write_frame(&mut stream, &r)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
