@@ -105,6 +105,11 @@ impl Client {
         &self.table
     }
 
+    /// The client_index the server handed out in the handshake.
+    pub fn client_index(&self) -> u32 {
+        self.client_index
+    }
+
     /// Sends `msg` and waits for its reply.
     pub fn request<M: Request>(&mut self, msg: &M) -> Result<M::Reply, Error> {
         let deadline = Instant::now() + self.timeout;

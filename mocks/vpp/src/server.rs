@@ -30,6 +30,7 @@ const SOCKCLNT_DELETE_REPLY_ID: u16 = 18;
 pub struct Server {
     path: PathBuf,
     stop: Arc<AtomicBool>,
+    listener_fd: std::os::fd::RawFd,
     accept: Option<JoinHandle<()>>,
     vpp: Arc<Mutex<Vpp>>,
 }
@@ -45,6 +46,7 @@ pub fn serve(path: &Path) -> io::Result<Server> {
     ));
     let _ = std::fs::remove_file(&tmp);
     let listener = UnixListener::bind(&tmp)?;
+    let listener_fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
     std::fs::rename(&tmp, path)?;
     let vpp = Arc::new(Mutex::new(Vpp::new(dir)));
     let stop = Arc::new(AtomicBool::new(false));
@@ -59,6 +61,7 @@ pub fn serve(path: &Path) -> io::Result<Server> {
     Ok(Server {
         path: path.to_path_buf(),
         stop,
+        listener_fd,
         accept: Some(accept),
         vpp,
     })
@@ -81,8 +84,10 @@ impl Server {
     fn shutdown(&mut self) {
         if let Some(t) = self.accept.take() {
             self.stop.store(true, Ordering::SeqCst);
-            // Wake the blocking accept.
-            let _ = UnixStream::connect(&self.path);
+            // Wake the blocking accept: shutdown(2) on a listening socket makes accept
+            // fail at once (the accept thread still owns the descriptor).
+            // SAFETY: the descriptor stays open until the accept thread is joined.
+            unsafe { libc::shutdown(self.listener_fd, libc::SHUT_RDWR) };
             let _ = t.join();
             let _ = std::fs::remove_file(&self.path);
         }
@@ -108,6 +113,7 @@ fn accept_loop(
         }
         let stream = match conn {
             Ok(s) => s,
+            Err(_) if stop.load(Ordering::SeqCst) => break,
             Err(e) => {
                 tracing::warn!("accept: {e}");
                 continue;
