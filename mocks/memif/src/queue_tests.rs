@@ -1,0 +1,240 @@
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use rstest::rstest;
+
+use super::*;
+use crate::region::Region;
+
+/// Both ends of one S2M and one M2S ring over a single memfd, mapped twice as two processes
+/// would.
+struct Link {
+    slave_tx: Queue,
+    master_rx: Queue,
+    master_tx: Queue,
+    slave_rx: Queue,
+}
+
+fn link(log2: u8, buffer_size: u32) -> Link {
+    let layout = CopyLayout {
+        n_s2m: 1,
+        n_m2s: 1,
+        log2,
+        buffer_size,
+    };
+    let slave_region = Region::create("test", layout.region_size() as usize).unwrap();
+    let fd = slave_region.as_fd().try_clone_to_owned().unwrap();
+    let slave_regions = Arc::new(vec![slave_region]);
+    let master_regions = Arc::new(vec![Region::map(fd, layout.region_size()).unwrap()]);
+    let mut queues = Vec::new();
+    for dir in [Direction::S2M, Direction::M2S] {
+        let off = layout.ring_offset(dir, 0);
+        let slave_ring = Ring::new(slave_regions.clone(), 0, off, log2).unwrap();
+        slave_ring.init();
+        let master_ring = Ring::new(master_regions.clone(), 0, off, log2).unwrap();
+        let kick = EventFd::new().unwrap();
+        let kick2 = EventFd::from_fd(kick.as_fd().try_clone_to_owned().unwrap()).unwrap();
+        let bufs = SlaveBuffers {
+            layout,
+            direction: dir,
+            index: 0,
+        };
+        queues.push((
+            Queue::new(slave_ring, kick, Some(bufs)),
+            Queue::new(master_ring, kick2, None),
+        ));
+    }
+    let (slave_rx, master_tx) = queues.pop().unwrap();
+    let (slave_tx, master_rx) = queues.pop().unwrap();
+    Link {
+        slave_tx,
+        master_rx,
+        master_tx,
+        slave_rx,
+    }
+}
+
+fn frame(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+#[rstest]
+#[case::one_slot(60, 64)]
+#[case::exact(64, 64)]
+#[case::chained(200, 64)]
+#[case::jumbo(9000, 2048)]
+fn slave_to_master_carries_frames(#[case] len: usize, #[case] bsize: u32) {
+    let mut l = link(4, bsize);
+    let f = frame(len, 7);
+    l.slave_tx.slave_send(&f).unwrap();
+    assert_eq!(l.master_rx.master_recv().unwrap(), Some(f));
+    assert_eq!(l.master_rx.master_recv().unwrap(), None);
+    assert_eq!(l.master_rx.stats().packets, 1);
+    assert_eq!(l.master_rx.stats().bytes, len as u64);
+}
+
+#[rstest]
+#[case::one_slot(60, 64)]
+#[case::chained(200, 64)]
+#[case::jumbo(9000, 2048)]
+fn master_to_slave_carries_frames(#[case] len: usize, #[case] bsize: u32) {
+    let mut l = link(4, bsize);
+    let f = frame(len, 3);
+    assert!(
+        matches!(l.master_tx.master_send(&f), Err(Error::RingFull)),
+        "nothing offered yet"
+    );
+    l.slave_rx.slave_refill().unwrap();
+    l.master_tx.master_send(&f).unwrap();
+    assert_eq!(l.slave_rx.slave_recv().unwrap(), Some(f));
+    assert_eq!(l.slave_rx.slave_recv().unwrap(), None);
+}
+
+#[test]
+fn counters_wrap_around_many_times() {
+    let mut l = link(3, 128);
+    l.slave_rx.slave_refill().unwrap();
+    for i in 0..70_000u32 {
+        let f = frame(60 + (i % 100) as usize, i as u8);
+        l.slave_tx.slave_send(&f).unwrap();
+        assert_eq!(l.master_rx.master_recv().unwrap().as_ref(), Some(&f));
+        l.master_tx.master_send(&f).unwrap();
+        assert_eq!(l.slave_rx.slave_recv().unwrap(), Some(f));
+    }
+    assert_eq!(l.slave_tx.stats().packets, 70_000);
+}
+
+#[test]
+fn full_rings_refuse_then_recover() {
+    let mut l = link(3, 64);
+    for i in 0..8 {
+        l.slave_tx.slave_send(&frame(60, i)).unwrap();
+    }
+    assert!(matches!(
+        l.slave_tx.slave_send(&frame(60, 9)),
+        Err(Error::RingFull)
+    ));
+    assert_eq!(l.slave_tx.stats().full, 1);
+    assert_eq!(l.master_rx.master_recv().unwrap(), Some(frame(60, 0)));
+    l.slave_tx.slave_send(&frame(60, 9)).unwrap();
+
+    l.slave_rx.slave_refill().unwrap();
+    for i in 0..8 {
+        l.master_tx.master_send(&frame(60, i)).unwrap();
+    }
+    assert!(matches!(
+        l.master_tx.master_send(&frame(60, 9)),
+        Err(Error::RingFull)
+    ));
+    assert_eq!(l.slave_rx.slave_recv().unwrap(), Some(frame(60, 0)));
+    l.master_tx.master_send(&frame(60, 9)).unwrap();
+}
+
+#[rstest]
+#[case::empty(0)]
+#[case::larger_than_ring(64 * 8 + 1)]
+fn unsendable_frames_are_refused(#[case] len: usize) {
+    let mut l = link(3, 64);
+    l.slave_rx.slave_refill().unwrap();
+    assert!(matches!(
+        l.slave_tx.slave_send(&vec![0; len]),
+        Err(Error::BadFrame(_))
+    ));
+    assert!(matches!(
+        l.master_tx.master_send(&vec![0; len]),
+        Err(Error::BadFrame(_))
+    ));
+}
+
+#[test]
+fn bad_descriptor_is_dropped_and_counted() {
+    let mut l = link(3, 64);
+    l.slave_tx.slave_send(&frame(60, 1)).unwrap();
+    l.slave_tx.slave_send(&frame(60, 2)).unwrap();
+    let mut d = l.slave_tx.ring().desc(0);
+    d.region = 5;
+    l.slave_tx.ring().set_desc(0, d);
+    assert_eq!(l.master_rx.master_recv().unwrap(), Some(frame(60, 2)));
+    assert_eq!(l.master_rx.stats().errors, 1);
+    assert_eq!(l.master_rx.ring().tail().load(Ordering::Acquire), 2);
+}
+
+#[test]
+fn master_refuses_offered_buffer_outside_the_region() {
+    let mut l = link(3, 64);
+    l.slave_rx.slave_refill().unwrap();
+    let mut d = l.slave_rx.ring().desc(0);
+    d.offset = u32::MAX - 10;
+    l.slave_rx.ring().set_desc(0, d);
+    assert!(matches!(
+        l.master_tx.master_send(&frame(60, 0)),
+        Err(Error::BadDescriptor(_))
+    ));
+    assert_eq!(l.master_tx.ring().tail().load(Ordering::Acquire), 0);
+}
+
+#[test]
+fn impossible_counters_are_a_protocol_error() {
+    let mut l = link(3, 64);
+    l.slave_tx.ring().head().store(100, Ordering::Release);
+    assert!(matches!(l.master_rx.master_recv(), Err(Error::Protocol(_))));
+}
+
+#[test]
+fn master_clears_stale_next_flags_when_returning_slots() {
+    let mut l = link(3, 64);
+    l.slave_tx.slave_send(&frame(100, 1)).unwrap();
+    assert_eq!(l.slave_tx.ring().desc(0).flags, DESC_FLAG_NEXT);
+    l.master_rx.master_recv().unwrap().unwrap();
+    assert_eq!(l.slave_tx.ring().desc(0).flags, 0);
+}
+
+#[test]
+fn incomplete_chain_waits_for_the_rest() {
+    let mut l = link(3, 64);
+    l.slave_tx.slave_send(&frame(100, 1)).unwrap();
+    l.slave_tx.ring().head().store(1, Ordering::Release); // hide the second slot
+    assert_eq!(l.master_rx.master_recv().unwrap(), None);
+    l.slave_tx.ring().head().store(2, Ordering::Release);
+    assert_eq!(l.master_rx.master_recv().unwrap(), Some(frame(100, 1)));
+}
+
+#[rstest]
+#[case::unmasked(false, 1)]
+#[case::masked(true, 0)]
+fn producer_kicks_unless_consumer_masked(#[case] masked: bool, #[case] kicks: u64) {
+    let mut l = link(3, 64);
+    l.master_rx.mask_interrupts(masked);
+    l.slave_tx.slave_send(&frame(60, 0)).unwrap();
+    assert_eq!(l.master_rx.interrupt().take().unwrap(), kicks);
+
+    l.slave_rx.mask_interrupts(masked);
+    l.slave_rx.slave_refill().unwrap();
+    assert_eq!(
+        l.slave_rx.interrupt().take().unwrap(),
+        0,
+        "refill never kicks"
+    );
+    l.master_tx.master_send(&frame(60, 0)).unwrap();
+    assert_eq!(l.slave_rx.interrupt().take().unwrap(), kicks);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Any sequence of frame sizes arrives intact and in order in both directions.
+    #[test]
+    fn frames_arrive_intact_in_order(sizes in proptest::collection::vec(1usize..600, 1..40)) {
+        let mut l = link(4, 128);
+        l.slave_rx.slave_refill().unwrap();
+        for (i, &len) in sizes.iter().enumerate() {
+            let f = frame(len, i as u8);
+            l.slave_tx.slave_send(&f).unwrap();
+            l.master_tx.master_send(&f).unwrap();
+            prop_assert_eq!(l.master_rx.master_recv().unwrap(), Some(f.clone()));
+            prop_assert_eq!(l.slave_rx.slave_recv().unwrap(), Some(f));
+        }
+    }
+}
