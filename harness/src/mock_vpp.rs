@@ -19,6 +19,7 @@ impl MockVpp {
         let child = Command::new(&bin)
             .arg("--api-socket")
             .arg(socket)
+            .args(["--log-level", "warn"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
