@@ -42,6 +42,8 @@ struct RunningPod {
     call: PluginCall,
     conf: Value,
     shared: PathBuf,
+    /// ADD succeeded and no DEL since: teardown DELs it.
+    attached: bool,
 }
 
 struct Run<'a> {
@@ -92,7 +94,15 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
             run.steps(&steps);
         }
     }
-    // Teardown always runs: pods, then the host vswitch, then the backend's leak check.
+    // Teardown always runs: DEL what is still attached, pods, the host vswitch, then the
+    // backend's leak check.
+    if !opts.keep {
+        for i in 0..run.pods.len() {
+            if run.pods[i].attached {
+                run.cni("DEL", i);
+            }
+        }
+    }
     let pods = std::mem::take(&mut run.pods);
     for p in pods {
         let name = p.spec.name.clone();
@@ -176,6 +186,7 @@ impl Run<'_> {
                 call,
                 conf,
                 shared,
+                attached: false,
             });
         }
     }
@@ -311,6 +322,12 @@ impl Run<'_> {
                 )))
             }
         });
+        let ok = result.is_some();
+        match verb {
+            "ADD" if ok => self.pods[i].attached = true,
+            "DEL" if ok => self.pods[i].attached = false,
+            _ => {}
+        }
         if let (Some(r), "ADD") = (result, verb) {
             if let Some(ip) = r["ips"][0]["address"].as_str() {
                 let ip = ip.split('/').next().unwrap_or(ip).to_string();

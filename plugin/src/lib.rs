@@ -117,7 +117,10 @@ pub fn run(env: Result<Environment, CniError>, stdin: &[u8], init_logging: bool)
         let e = CniError::new(
             &answer_version,
             ErrorCode::IncompatibleVersion,
-            format!("config version {version} does not allow {:?}", env.command).to_uppercase(),
+            format!(
+                "config version {version} does not allow {}",
+                format!("{:?}", env.command).to_uppercase()
+            ),
         );
         return Output::error(&e);
     }

@@ -157,9 +157,9 @@ fn bad_documents(#[case] stdin: Vec<u8>, #[case] code: u64, #[case] msg: &str) {
 }
 
 #[rstest]
-#[case::check_before_0_4("CHECK", "0.3.1", "CONFIG VERSION 0.3.1 DOES NOT ALLOW CHECK")]
-#[case::gc_before_1_1("GC", "1.0.0", "CONFIG VERSION 1.0.0 DOES NOT ALLOW GC")]
-#[case::status_before_1_1("STATUS", "0.4.0", "CONFIG VERSION 0.4.0 DOES NOT ALLOW STATUS")]
+#[case::check_before_0_4("CHECK", "0.3.1", "config version 0.3.1 does not allow CHECK")]
+#[case::gc_before_1_1("GC", "1.0.0", "config version 1.0.0 does not allow GC")]
+#[case::status_before_1_1("STATUS", "0.4.0", "config version 0.4.0 does not allow STATUS")]
 fn commands_the_version_lacks(#[case] command: &str, #[case] version: &str, #[case] msg: &str) {
     let h = Host::new();
     let (out, ok) = h.run(

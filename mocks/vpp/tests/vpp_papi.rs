@@ -26,7 +26,10 @@ fn vpp_papi_drives_mock_vpp() {
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !socket.exists() {
-        assert!(std::time::Instant::now() < deadline, "mock-vpp did not listen");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mock-vpp did not listen"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
