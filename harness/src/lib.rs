@@ -3,6 +3,7 @@
 //! end-to-end tests.
 
 pub mod backend;
+pub mod bench;
 pub mod bins;
 pub mod demo;
 pub mod images;

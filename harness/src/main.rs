@@ -37,6 +37,16 @@ enum Command {
     },
     /// Builds the pod image (static binaries, FROM scratch) for the docker backend.
     Images,
+    /// Times the plugin's ADD and DEL (p50/p99, peak RSS) on mock-vpp: with and without
+    /// IPAM, with 0/100/1000 attachments on the host, and in parallel.
+    Bench {
+        /// A short run (fewer samples), for a smoke test.
+        #[arg(long)]
+        quick: bool,
+        /// Also write the figures as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
 }
 
 fn main() {
@@ -50,6 +60,16 @@ fn main() {
             keep,
             json,
         } => run(&scenario, backend, keep, json),
+        Command::Bench { quick, json } => harness::bench::run(quick).and_then(|r| {
+            harness::bench::print(&r);
+            if let Some(path) = json {
+                std::fs::write(
+                    path,
+                    serde_json::to_vec_pretty(&harness::bench::to_json(&r)).expect("json"),
+                )?;
+            }
+            Ok(())
+        }),
         Command::Images => harness::backend::docker::DockerBackend::connect("images")
             .and_then(|d| harness::images::build(&d))
             .map(|()| eprintln!("built {}", harness::images::POD_IMAGE)),

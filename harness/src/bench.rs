@@ -1,0 +1,286 @@
+//! `harness bench`: the plugin's ADD and DEL as a runtime execs them, timed and measured
+//! (wall time per exec, the plugin's peak RSS), on an empty host and with hundreds or a
+//! thousand attachments already there, alone and in parallel. Figures only: targets are
+//! read off the printed table, never asserted by timing tests.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::demo::{netconf, DemoDirs};
+use crate::mock_vpp::MockVpp;
+use crate::{bins, Error, Result};
+
+/// One measured exec.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    wall: Duration,
+    max_rss_kib: i64,
+}
+
+/// A row of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub case: String,
+    pub n: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_rss_kib: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub rows: Vec<Row>,
+    pub notes: Vec<String>,
+}
+
+/// Runs the plugin once, returning its stdout and what it cost.
+fn exec(
+    plugin: &Path,
+    command: &str,
+    id: &str,
+    netns: &str,
+    cni_path: &str,
+    stdin: &[u8],
+) -> Result<(String, Sample, bool)> {
+    let start = Instant::now();
+    let mut child = Command::new(plugin)
+        .env_clear()
+        .env("CNI_COMMAND", command)
+        .env("CNI_CONTAINERID", id)
+        .env("CNI_NETNS", netns)
+        .env("CNI_IFNAME", "net1")
+        .env("CNI_PATH", cni_path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| Error::Spawn("userspace".into(), e))?;
+    child.stdin.take().expect("stdin").write_all(stdin)?;
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)?;
+    let mut status = 0;
+    // SAFETY: wait4 on our own child, with valid out-pointers; the Child is not waited on
+    // again (it is dropped without wait).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    if rc < 0 {
+        return Err(Error::Io(std::io::Error::last_os_error()));
+    }
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    Ok((
+        out,
+        Sample {
+            wall,
+            max_rss_kib: usage.ru_maxrss,
+        },
+        ok,
+    ))
+}
+
+fn row(case: &str, samples: &[Sample]) -> Row {
+    let mut ms: Vec<f64> = samples
+        .iter()
+        .map(|s| s.wall.as_secs_f64() * 1000.0)
+        .collect();
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
+    Row {
+        case: case.into(),
+        n: samples.len(),
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        max_rss_kib: samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0),
+    }
+}
+
+struct Bed {
+    _root: tempfile::TempDir,
+    dirs: DemoDirs,
+    mock: MockVpp,
+    plugin: PathBuf,
+    netns: String,
+    cni_path: String,
+}
+
+impl Bed {
+    fn new() -> Result<Bed> {
+        let root = tempfile::Builder::new().prefix("usrsp-bench").tempdir()?;
+        let dirs = DemoDirs::under(root.path());
+        std::fs::create_dir_all(dirs.api_socket.parent().expect("dir"))?;
+        let mock = MockVpp::start(&dirs.api_socket)?;
+        let netns = root.path().join("netns");
+        std::fs::write(&netns, b"")?;
+        Ok(Bed {
+            plugin: bins::binary("userspace-cni", "userspace")?,
+            netns: netns.display().to_string(),
+            cni_path: bins::cni_path(&[]),
+            _root: root,
+            dirs,
+            mock,
+        })
+    }
+
+    fn conf(&self, ipam: bool, bridge: u32) -> Vec<u8> {
+        let mut c = netconf(&self.dirs, "1.0.0", ipam);
+        c["host"]["bridge"] = json!({ "bridgeId": bridge });
+        if ipam {
+            // Room for every attachment the bench makes.
+            c["ipam"]["subnet"] = json!("10.128.0.0/14");
+        }
+        serde_json::to_vec(&c).expect("json")
+    }
+
+    fn run(&self, command: &str, id: &str, conf: &[u8]) -> Result<Sample> {
+        let (out, sample, ok) = exec(&self.plugin, command, id, &self.netns, &self.cni_path, conf)?;
+        if !ok {
+            return Err(Error::Check(format!("{command} {id}: {out}")));
+        }
+        Ok(sample)
+    }
+
+    /// `n` ADD+DEL pairs of fresh attachments; (ADD samples, DEL samples).
+    fn pairs(&self, tag: &str, n: usize, conf: &[u8]) -> Result<(Vec<Sample>, Vec<Sample>)> {
+        let (mut adds, mut dels) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let id = format!("b{tag}{i:08x}");
+            adds.push(self.run("ADD", &id, conf)?);
+            dels.push(self.run("DEL", &id, conf)?);
+        }
+        Ok((adds, dels))
+    }
+}
+
+/// Runs the whole bench; `quick` for a short smoke run.
+pub fn run(quick: bool) -> Result<BenchReport> {
+    let n = if quick { 20 } else { 200 };
+    let scale: &[usize] = if quick { &[0, 100] } else { &[0, 100, 1000] };
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    let has_host_local = Path::new("/usr/lib/cni/host-local").exists();
+
+    for ipam in [false, true] {
+        if ipam && !has_host_local {
+            notes.push(
+                "host-local not installed: IPAM rows skipped (run ci/install-deps.sh)".into(),
+            );
+            continue;
+        }
+        let bed = Bed::new()?;
+        let label = if ipam { "host-local" } else { "no IPAM" };
+        let conf = bed.conf(ipam, 4);
+        bed.pairs("w", 5, &conf)?; // warm caches
+        let (adds, dels) = bed.pairs("e", n, &conf)?;
+        rows.push(row(&format!("mock-vpp ADD, {label}"), &adds));
+        rows.push(row(&format!("mock-vpp DEL, {label}"), &dels));
+    }
+
+    for (many_bridges, shape) in [(false, "one bridge"), (true, "one bridge each")] {
+        let bed = Bed::new()?;
+        let mut base = 0;
+        for &existing in scale {
+            while base < existing {
+                let bridge = if many_bridges { 100 + base as u32 } else { 4 };
+                bed.run("ADD", &format!("s{base:08x}"), &bed.conf(false, bridge))?;
+                base += 1;
+            }
+            let conf = bed.conf(false, 4);
+            let (adds, _) = bed.pairs(&format!("x{existing}"), n.min(100), &conf)?;
+            rows.push(row(
+                &format!("ADD, {existing} attachments on the host ({shape})"),
+                &adds,
+            ));
+        }
+        if !quick && !many_bridges {
+            notes.push(format!(
+                "mock-vpp RSS with {base} interfaces: {} KiB",
+                rss_kib(bed.mock.pid())
+            ));
+        }
+    }
+
+    let bed = Bed::new()?;
+    let parallel = if quick { 8 } else { 32 };
+    let conf = std::sync::Arc::new(bed.conf(false, 4));
+    let bed = std::sync::Arc::new(bed);
+    let start = Instant::now();
+    let handles: Vec<_> = (0..parallel)
+        .map(|i| {
+            let (bed, conf) = (bed.clone(), conf.clone());
+            std::thread::spawn(move || bed.run("ADD", &format!("p{i:08x}"), &conf))
+        })
+        .collect();
+    let mut samples = Vec::new();
+    for h in handles {
+        samples.push(
+            h.join()
+                .map_err(|_| Error::Check("bench thread".into()))??,
+        );
+    }
+    let secs = start.elapsed().as_secs_f64();
+    rows.push(row(&format!("{parallel} parallel ADDs (each)"), &samples));
+    notes.push(format!(
+        "{parallel} parallel ADDs: {:.0} pods/s",
+        parallel as f64 / secs
+    ));
+    Ok(BenchReport { rows, notes })
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+pub fn print(report: &BenchReport) {
+    println!(
+        "{:<58} {:>5} {:>9} {:>9} {:>10}",
+        "case", "n", "p50 ms", "p99 ms", "peak RSS"
+    );
+    for r in &report.rows {
+        println!(
+            "{:<58} {:>5} {:>9.2} {:>9.2} {:>7} KiB",
+            r.case, r.n, r.p50_ms, r.p99_ms, r.max_rss_kib
+        );
+    }
+    let base = report
+        .rows
+        .iter()
+        .find(|r| r.case.starts_with("ADD, 0 attachments"));
+    for r in report
+        .rows
+        .iter()
+        .filter(|r| r.case.starts_with("ADD, ") && !r.case.starts_with("ADD, 0 "))
+    {
+        if let Some(b) = base {
+            println!(
+                "  ratio {:<52} {:.2}x the empty host",
+                r.case,
+                r.p50_ms / b.p50_ms
+            );
+        }
+    }
+    for n in &report.notes {
+        println!("  {n}");
+    }
+}
+
+/// The report as JSON.
+pub fn to_json(report: &BenchReport) -> Value {
+    serde_json::to_value(report).expect("report serializes")
+}
