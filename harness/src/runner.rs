@@ -64,10 +64,9 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
     let mut backend = backend::pick(opts.backend.as_deref(), &run_id)?;
     if backend.name() == "docker" {
         if let Some(d) = backend_as_docker(&*backend) {
-            if !crate::images::present(d) {
-                eprintln!("building the pod image {} ...", crate::images::POD_IMAGE);
-                crate::images::build(d)?;
-            }
+            // Always (re)build: cargo and docker only redo what changed.
+            eprintln!("building the pod image {} ...", crate::images::POD_IMAGE);
+            crate::images::build(d)?;
         }
     }
     let mut run = Run {
@@ -345,6 +344,10 @@ impl Run<'_> {
             .iter()
             .map(|a| expand(a, &self.ips, &this, &next))
             .collect();
+        let expect: Result<Vec<String>> = expect
+            .iter()
+            .map(|e| expand(e, &self.ips, &this, &next))
+            .collect();
         let label = format!("{this}: {}", command.join(" "));
         let pod = &mut self.pods[i].pod;
         let text = self.report.step(&label, || {
@@ -352,7 +355,7 @@ impl Run<'_> {
             if !out.success {
                 return Err(Error::Check(format!("failed: {}", out.output.trim())));
             }
-            expect_all(&out.output, expect)?;
+            expect_all(&out.output, &expect?)?;
             Ok(out.output)
         });
         if let (Some(text), true) = (text, show) {

@@ -9,12 +9,15 @@
 //! - [`cli`]: the CLI commands `vppctl` sends through `cli_inband`.
 //! - [`server`]: the socket, one thread per client, requests serialised on the model.
 //!
+//! - [`dataplane`]: memif interfaces that move packets: L2 bridge domains (learning,
+//!   flooding, access-port VLAN tags), an ARP/ICMP endpoint on L3 interfaces, `ping`.
+//!
 //! Fidelity limits: the messages served are those userspace-cni and its tests use (see
 //! [`handlers::served_messages`]); others get no answer, as VPP gives none for an id it
-//! does not know. A memif master's socket and a vhost-user server's socket are real
-//! listening sockets, but no packets move yet.
+//! does not know. vhost-user servers listen on their socket but move no packets.
 
 pub mod cli;
+pub mod dataplane;
 pub mod handlers;
 pub mod model;
 pub mod server;

@@ -3,10 +3,11 @@
 //!
 //! Every operation returns `Err(retval)` with the value VPP would put in the reply.
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use vpp_api::retval::*;
 
@@ -166,6 +167,12 @@ pub struct Vpp {
     pub bridges: BTreeMap<u32, BridgeDomain>,
     /// Where relative memif socket names go (VPP's run directory).
     pub run_dir: PathBuf,
+    /// Learned MACs: (bd_id, mac) -> (port, when).
+    pub l2fib: HashMap<(u32, [u8; 6]), (u32, Instant)>,
+    /// ARP table: (sw_if_index, address) -> MAC.
+    pub neighbors: BTreeMap<(u32, Ipv4Addr), [u8; 6]>,
+    /// The memif data plane, when running.
+    pub dataplane: Option<crate::dataplane::DataPlane>,
     next_vhost_instance: u32,
     mac_seed: u32,
 }
@@ -206,6 +213,9 @@ impl Vpp {
             memif_sockets: BTreeMap::new(),
             bridges: BTreeMap::new(),
             run_dir: run_dir.to_path_buf(),
+            l2fib: HashMap::new(),
+            neighbors: BTreeMap::new(),
+            dataplane: None,
             next_vhost_instance: 0,
             mac_seed: std::process::id(),
         };
@@ -396,7 +406,8 @@ impl Vpp {
             MemifRole::Slave => (p.rx_queues.max(1), p.tx_queues.max(1)),
             MemifRole::Master => (p.rx_queues, p.tx_queues),
         };
-        if p.role == MemifRole::Master {
+        let filename = self.memif_sockets[&p.socket_id].filename.clone();
+        if p.role == MemifRole::Master && self.dataplane.is_none() {
             let socket = self.memif_sockets.get_mut(&p.socket_id).expect("checked");
             if socket.listener.is_none() {
                 socket.listener = Some(
@@ -404,6 +415,23 @@ impl Vpp {
                         .map_err(|_| SYSCALL_ERROR_1)?,
                 );
             }
+        }
+        if let Some(dp) = &self.dataplane {
+            dp.add(crate::dataplane::MemifSpec {
+                sw_if_index: sw,
+                socket: PathBuf::from(&filename),
+                id: p.id,
+                master: p.role == MemifRole::Master,
+                mode: p.mode,
+                secret: p.secret.clone(),
+                name: format!("memif{}/{}", p.socket_id, p.id),
+                log2_ring_size: ring_size.trailing_zeros() as u8,
+                buffer_size: u32::from(if p.buffer_size == 0 {
+                    2048
+                } else {
+                    p.buffer_size
+                }),
+            });
         }
         self.interfaces.insert(
             sw,
@@ -447,6 +475,10 @@ impl Vpp {
             _ => return Err(INVALID_SW_IF_INDEX),
         }
         let i = self.interfaces.remove(&sw).expect("checked");
+        self.forget_port(sw);
+        if let Some(dp) = &self.dataplane {
+            dp.remove(sw);
+        }
         if let Some((bd, _)) = i.bridge {
             if let Some(b) = self.bridges.get_mut(&bd) {
                 b.leave(sw);
@@ -608,6 +640,7 @@ impl Vpp {
             if let Some(b) = self.bridges.get_mut(&old) {
                 b.leave(sw);
             }
+            self.forget_port(sw);
         }
         let i = self.interface_mut(sw)?;
         if enable {
@@ -625,6 +658,12 @@ impl Vpp {
             i.vtr = TagRewrite::default();
         }
         Ok(())
+    }
+
+    /// Drops what was learned on an interface that left its bridge or went away.
+    fn forget_port(&mut self, sw: u32) {
+        self.l2fib.retain(|_, (port, _)| *port != sw);
+        self.neighbors.retain(|(port, _), _| *port != sw);
     }
 
     pub fn vlan_tag_rewrite(&mut self, sw: u32, vtr: TagRewrite) -> VppResult<()> {

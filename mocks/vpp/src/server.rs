@@ -11,8 +11,8 @@ use std::thread::JoinHandle;
 use vpp_api::frame::{read_frame, write_frame};
 use vpp_api::message::{decode, encode, peek_id, Envelope};
 use vpp_api::messages::{
-    SockclntCreate, SockclntCreateReply, SockclntDelete, SockclntDeleteReply, SOCKCLNT_CREATE_ID,
-    SOCKCLNT_CREATE_REPLY_ID,
+    CliInband, CliInbandReply, SockclntCreate, SockclntCreateReply, SockclntDelete,
+    SockclntDeleteReply, SOCKCLNT_CREATE_ID, SOCKCLNT_CREATE_REPLY_ID,
 };
 use vpp_api::types::MessageTableEntry;
 use vpp_api::wire::{Counted, FixedString};
@@ -49,6 +49,8 @@ pub fn serve(path: &Path) -> io::Result<Server> {
     let listener_fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
     std::fs::rename(&tmp, path)?;
     let vpp = Arc::new(Mutex::new(Vpp::new(dir)));
+    let dp = crate::dataplane::DataPlane::start(&vpp)?;
+    vpp.lock().expect("fresh").dataplane = Some(dp);
     let stop = Arc::new(AtomicBool::new(false));
     let table = Arc::new(message_table());
     let accept = {
@@ -131,12 +133,24 @@ fn accept_loop(
     }
 }
 
+/// Whether `body` is a `cli_inband` running `ping`.
+fn is_ping(table: &MessageTable, body: &[u8]) -> bool {
+    let Ok(id) = peek_id(body) else {
+        return false;
+    };
+    if table.id_of::<CliInband>() != Some(id) {
+        return false;
+    }
+    decode::<CliInband>(body).is_ok_and(|(_, c)| c.cmd.split_whitespace().next() == Some("ping"))
+}
+
 fn serve_client(
     mut stream: UnixStream,
-    vpp: &Mutex<Vpp>,
+    vpp_arc: &Arc<Mutex<Vpp>>,
     table: &MessageTable,
     index: u32,
 ) -> io::Result<()> {
+    let vpp: &Mutex<Vpp> = vpp_arc;
     let mut reader = stream.try_clone()?;
     let responder = Responder {
         table,
@@ -189,6 +203,24 @@ fn serve_client(
             }
             _ if !greeted => {
                 tracing::warn!("client {index:#x}: message {id} before sockclnt_create; dropped")
+            }
+            _ if is_ping(table, &body) => {
+                // ping waits for replies: it must not hold the model meanwhile.
+                let Ok((env, req)) = decode::<CliInband>(&body) else {
+                    continue;
+                };
+                if env.client_index != index {
+                    continue;
+                }
+                let words: Vec<&str> = req.cmd.split_whitespace().collect();
+                let (retval, reply) = crate::dataplane::ping(vpp_arc, &words[1..]);
+                let msg_id = table.id_of::<CliInbandReply>().expect("served");
+                let env = Envelope {
+                    msg_id,
+                    client_index: 0,
+                    context: env.context,
+                };
+                write_frame(&mut stream, &encode(env, &CliInbandReply { retval, reply }))?;
             }
             _ => {
                 let replies = {
