@@ -217,7 +217,7 @@ impl Vpp {
             neighbors: BTreeMap::new(),
             dataplane: None,
             next_vhost_instance: 0,
-            mac_seed: std::process::id(),
+            mac_seed: mac_seed(),
         };
         vpp.interfaces.insert(
             0,
@@ -674,6 +674,16 @@ impl Vpp {
         i.vtr = vtr;
         Ok(())
     }
+}
+
+/// A seed that differs between mock instances, also within one process.
+fn mac_seed() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static INSTANCES: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    std::process::id() ^ nanos ^ INSTANCES.fetch_add(0x9e37_79b9, Ordering::Relaxed)
 }
 
 /// Whether two prefixes cover the same subnet (VPP refuses overlapping subnets on two
