@@ -17,9 +17,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Two pods get a memif in VPP bridge domain 4 through the plugin (ADD, CHECK, DEL)
-    /// on mock-vpp with the real host-local IPAM, then a leak check.
-    Demo,
+    /// The original vppDemo on mock-vpp: two pods get a memif in VPP bridge domain 4
+    /// through the plugin (with the real host-local IPAM when installed), build their end
+    /// and ping each other, then DEL and a leak check. Runs on network namespaces (root);
+    /// `--plugin-only` runs just the plugin's ADD/CHECK/DEL.
+    Demo {
+        #[arg(long)]
+        plugin_only: bool,
+    },
     /// Lists the scenarios.
     List,
     /// Runs a scenario.
@@ -52,7 +57,13 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo => harness::demo::run(),
+        Command::Demo { plugin_only } => harness::demo::run().and_then(|()| {
+            if plugin_only {
+                return Ok(());
+            }
+            eprintln!();
+            run("vpp-memif-ping", Some("netns".into()), false, None)
+        }),
         Command::List => list(),
         Command::Run {
             scenario,
