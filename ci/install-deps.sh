@@ -4,10 +4,11 @@
 #   - golang-go, golang-github-appc-cni-dev: build the libcni runtime client used by the
 #     end-to-end tests
 #   - iproute2: network namespaces for the end-to-end tests
+#   - dpdk, dpdk-dev: dpdk-testpmd (net_memif), an independent memif peer for interop tests
 #   - vpp-papi (PyPI): VPP's official Python client, proves mock-vpp wire-compatible
 set -euo pipefail
 
-apt_packages=(containernetworking-plugins golang-go golang-github-appc-cni-dev iproute2)
+apt_packages=(containernetworking-plugins golang-go golang-github-appc-cni-dev iproute2 dpdk dpdk-dev)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
