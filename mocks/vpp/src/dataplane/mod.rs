@@ -12,8 +12,8 @@ pub use ping::ping;
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
 use memif::eventfd::EventFd;
@@ -36,8 +36,10 @@ pub struct MemifSpec {
 }
 
 enum Command {
-    Add(MemifSpec),
-    Remove(u32),
+    /// Acknowledged once the interface exists (a master's socket is listening).
+    Add(MemifSpec, SyncSender<()>),
+    /// Acknowledged once the interface is gone (a last master's socket file too).
+    Remove(u32, SyncSender<()>),
     Send(u32, Vec<u8>),
 }
 
@@ -96,12 +98,18 @@ impl DataPlane {
         }
     }
 
+    /// Adds a memif and waits until it exists, as VPP's API call does. The caller may
+    /// hold the model lock: the data plane never blocks on it while commands wait.
     pub fn add(&self, spec: MemifSpec) {
-        self.send_command(Command::Add(spec));
+        let (tx, rx) = sync_channel(1);
+        self.send_command(Command::Add(spec, tx));
+        let _ = rx.recv_timeout(Duration::from_secs(5));
     }
 
     pub fn remove(&self, sw_if_index: u32) {
-        self.send_command(Command::Remove(sw_if_index));
+        let (tx, rx) = sync_channel(1);
+        self.send_command(Command::Remove(sw_if_index, tx));
+        let _ = rx.recv_timeout(Duration::from_secs(5));
     }
 
     pub fn send(&self, sw_if_index: u32, frame: Vec<u8>) {
@@ -161,19 +169,13 @@ impl Worker {
             };
             let _ = self.wake.take();
             let mut outgoing = Vec::new();
-            while let Ok(c) = self.commands.try_recv() {
-                match c {
-                    Command::Add(spec) => self.add(spec),
-                    Command::Remove(sw) => self.remove(sw),
-                    Command::Send(sw, f) => outgoing.push((sw, f)),
-                }
-            }
+            self.commands(&mut outgoing);
             let mut links = Vec::new();
             let mut received = Vec::new();
             self.control(&mut links);
             self.receive(&mut received);
             if !links.is_empty() || !received.is_empty() || !outgoing.is_empty() {
-                let mut vpp = model.lock().unwrap_or_else(|e| e.into_inner());
+                let mut vpp = self.lock(&model, &mut outgoing);
                 for (sw, up) in links {
                     if let Some(i) = vpp.interfaces.get_mut(&sw) {
                         i.link_up = up;
@@ -202,6 +204,43 @@ impl Worker {
                 }
             }
             let _ = memif::poll_readable(&fds, Some(timeout.max(Duration::from_millis(1))));
+        }
+    }
+
+    fn commands(&mut self, outgoing: &mut Vec<(u32, Vec<u8>)>) {
+        while let Ok(c) = self.commands.try_recv() {
+            match c {
+                Command::Add(spec, done) => {
+                    self.add(spec);
+                    let _ = done.send(());
+                }
+                Command::Remove(sw, done) => {
+                    self.remove(sw);
+                    let _ = done.send(());
+                }
+                Command::Send(sw, f) => outgoing.push((sw, f)),
+            }
+        }
+    }
+
+    /// Takes the model lock, serving commands while an API thread holds it (that thread
+    /// may be waiting for one of them).
+    fn lock<'m>(
+        &mut self,
+        model: &'m Mutex<Vpp>,
+        outgoing: &mut Vec<(u32, Vec<u8>)>,
+    ) -> MutexGuard<'m, Vpp> {
+        loop {
+            match model.try_lock() {
+                Ok(g) => return g,
+                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(TryLockError::WouldBlock) => {
+                    self.commands(outgoing);
+                    let fd = [self.wake.as_raw_fd()];
+                    let _ = memif::poll_readable(&fd, Some(Duration::from_millis(1)));
+                    let _ = self.wake.take();
+                }
+            }
         }
     }
 
