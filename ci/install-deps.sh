@@ -5,10 +5,12 @@
 #     end-to-end tests
 #   - iproute2: network namespaces for the end-to-end tests
 #   - dpdk, dpdk-dev: dpdk-testpmd (net_memif), an independent memif peer for interop tests
+#   - openvswitch-switch, openvswitch-switch-dpdk: real ovsdb-server, ovs-vswitchd (DPDK build,
+#     for vhost-user ports) and ovs-vsctl, for the OVS engine and mock-ovsdb tests
 #   - vpp-papi (PyPI): VPP's official Python client, proves mock-vpp wire-compatible
 set -euo pipefail
 
-apt_packages=(containernetworking-plugins golang-go golang-github-appc-cni-dev iproute2 dpdk dpdk-dev)
+apt_packages=(containernetworking-plugins golang-go golang-github-appc-cni-dev iproute2 dpdk dpdk-dev openvswitch-switch openvswitch-switch-dpdk)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

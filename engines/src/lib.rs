@@ -9,6 +9,8 @@ mod error;
 pub mod mac;
 mod spec;
 
+#[cfg(feature = "ovs")]
+pub mod ovs;
 #[cfg(feature = "vpp")]
 pub mod vpp;
 
@@ -46,6 +48,8 @@ pub fn compiled_engines() -> &'static [&'static str] {
     &[
         #[cfg(feature = "vpp")]
         vpp::ENGINE_NAME,
+        #[cfg(feature = "ovs")]
+        ovs::ENGINE_NAME,
     ]
 }
 
@@ -54,6 +58,8 @@ pub fn by_name(name: &str, timeout: Duration) -> Result<Box<dyn Engine>> {
     match name {
         #[cfg(feature = "vpp")]
         vpp::ENGINE_NAME => Ok(Box::new(vpp::VppEngine::new(timeout))),
+        #[cfg(feature = "ovs")]
+        ovs::ENGINE_NAME => Ok(Box::new(ovs::OvsEngine::new(timeout))),
         other => Err(Error::UnknownEngine(other.to_string())),
     }
 }

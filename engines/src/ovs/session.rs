@@ -1,0 +1,406 @@
+//! The OVSDB transactions of the ovs-dpdk engine, on the Open_vSwitch schema.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ovsdb::ops::{self, by_name, by_uuid, cond};
+use ovsdb::{Atom, Client, Datum};
+use serde_json::{json, Map, Value};
+
+use super::OWNER_KEY;
+use crate::{Attachment, Error, Result, Step, VhostMode};
+
+const DB: &str = "Open_vSwitch";
+
+pub struct Session {
+    client: Client,
+    socket: String,
+    timeout: Duration,
+}
+
+fn refused(step: Step) -> impl Fn(ovsdb::Error) -> Error {
+    move |e| Error::Refused {
+        step,
+        message: e.to_string(),
+    }
+}
+
+fn row(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+fn rows(result: &Value) -> Vec<Value> {
+    result["rows"].as_array().cloned().unwrap_or_default()
+}
+
+fn datum(v: &Value) -> Option<Datum> {
+    Datum::from_json(v)
+}
+
+impl Session {
+    pub fn connect(socket: &Path, timeout: Duration) -> Result<Session> {
+        let client = Client::connect(socket, timeout).map_err(|e| Error::Unavailable {
+            step: Step::Connect,
+            socket: socket.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(Session {
+            client,
+            socket: socket.display().to_string(),
+            timeout,
+        })
+    }
+
+    fn transact(&mut self, step: Step, ops: Vec<Value>) -> Result<Vec<Value>> {
+        self.client.transact(DB, ops).map_err(|e| match e {
+            ovsdb::Error::Timeout(_) | ovsdb::Error::Closed | ovsdb::Error::Io(_) => {
+                Error::Unavailable {
+                    step,
+                    socket: self.socket.clone(),
+                    reason: e.to_string(),
+                }
+            }
+            other => refused(step)(other),
+        })
+    }
+
+    pub fn ping(&mut self) -> Result<()> {
+        let dbs = self.client.list_dbs().map_err(|e| Error::Unavailable {
+            step: Step::Connect,
+            socket: self.socket.clone(),
+            reason: e.to_string(),
+        })?;
+        if dbs.iter().any(|d| d == DB) {
+            Ok(())
+        } else {
+            Err(Error::Unavailable {
+                step: Step::Connect,
+                socket: self.socket.clone(),
+                reason: format!("no {DB} database (has {dbs:?})"),
+            })
+        }
+    }
+
+    /// Creates the bridge (netdev datapath, tagged as ours) unless it exists; true when
+    /// it created it.
+    pub fn ensure_bridge(&mut self, name: &str) -> Result<bool> {
+        let r = self.transact(
+            Step::BridgeCreate,
+            vec![ops::select("Bridge", by_name("name", name), &["_uuid"])],
+        )?;
+        if !rows(&r[0]).is_empty() {
+            return Ok(false);
+        }
+        let ovs = self.root()?;
+        let ops = vec![
+            ops::insert(
+                "Interface",
+                row(vec![("name", json!(name)), ("type", json!("internal"))]),
+                Some("iface"),
+            ),
+            ops::insert(
+                "Port",
+                row(vec![
+                    ("name", json!(name)),
+                    ("interfaces", json!(["named-uuid", "iface"])),
+                ]),
+                Some("port"),
+            ),
+            ops::insert(
+                "Bridge",
+                row(vec![
+                    ("name", json!(name)),
+                    ("ports", json!(["named-uuid", "port"])),
+                    ("datapath_type", json!("netdev")),
+                    ("external_ids", ops::string_map([(OWNER_KEY, "created")])),
+                ]),
+                Some("bridge"),
+            ),
+            ops::mutate(
+                "Open_vSwitch",
+                by_uuid(&ovs),
+                vec![json!([
+                    "bridges",
+                    "insert",
+                    ["set", [["named-uuid", "bridge"]]]
+                ])],
+            ),
+            ops::comment(&format!("userspace-cni: create bridge {name}")),
+        ];
+        self.transact(Step::BridgeCreate, ops)?;
+        Ok(true)
+    }
+
+    fn root(&mut self) -> Result<String> {
+        let r = self.transact(
+            Step::Connect,
+            vec![ops::select("Open_vSwitch", vec![], &["_uuid"])],
+        )?;
+        rows(&r[0])
+            .first()
+            .and_then(|row| datum(&row["_uuid"]))
+            .and_then(|d| d.scalar().and_then(Atom::as_uuid).map(str::to_string))
+            .ok_or_else(|| Error::Refused {
+                step: Step::Connect,
+                message: "the Open_vSwitch table has no row".into(),
+            })
+    }
+
+    /// Adds the port and its vhost-user interface to `bridge` in one transaction, and
+    /// asks ovs-vswitchd to apply it (`next_cfg`).
+    pub fn add_port(
+        &mut self,
+        bridge: &str,
+        port: &str,
+        socket: &Path,
+        mode: VhostMode,
+        vlan: Option<u16>,
+        who: &Attachment,
+    ) -> Result<String> {
+        let ids = ops::string_map([
+            (OWNER_KEY, "true"),
+            ("container-id", who.container_id.as_str()),
+            ("ifname", who.if_name.as_str()),
+        ]);
+        let socket = socket.display().to_string();
+        let mut iface = row(vec![("name", json!(port)), ("external_ids", ids.clone())]);
+        match mode {
+            VhostMode::Server => {
+                iface.insert("type".into(), json!("dpdkvhostuser"));
+            }
+            VhostMode::Client => {
+                iface.insert("type".into(), json!("dpdkvhostuserclient"));
+                iface.insert(
+                    "options".into(),
+                    ops::string_map([("vhost-server-path", socket.as_str())]),
+                );
+            }
+        }
+        let mut port_row = row(vec![
+            ("name", json!(port)),
+            ("interfaces", json!(["named-uuid", "iface"])),
+            ("external_ids", ids),
+        ]);
+        if let Some(tag) = vlan {
+            port_row.insert("tag".into(), json!(tag));
+        }
+        let ovs = self.root()?;
+        let ops = vec![
+            ops::insert("Interface", iface, Some("iface")),
+            ops::insert("Port", port_row, Some("port")),
+            ops::mutate(
+                "Bridge",
+                by_name("name", bridge),
+                vec![json!([
+                    "ports",
+                    "insert",
+                    ["set", [["named-uuid", "port"]]]
+                ])],
+            ),
+            ops::mutate(
+                "Open_vSwitch",
+                by_uuid(&ovs),
+                vec![json!(["next_cfg", "+=", 1])],
+            ),
+            ops::comment(&format!("userspace-cni: add port {port} to {bridge}")),
+        ];
+        let r = self.transact(Step::InterfaceCreate, ops)?;
+        if r[2]["count"] != json!(1) {
+            return Err(Error::Refused {
+                step: Step::BridgeMember,
+                message: format!("bridge {bridge} is gone"),
+            });
+        }
+        r[1]["uuid"][1]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| Error::Refused {
+                step: Step::InterfaceCreate,
+                message: "OVSDB returned no port uuid".into(),
+            })
+    }
+
+    /// Waits until ovs-vswitchd has applied the configuration (`cur_cfg` >= `next_cfg`).
+    pub fn await_applied(&mut self) -> Result<()> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let r = self.transact(
+                Step::InterfaceUp,
+                vec![ops::select(
+                    "Open_vSwitch",
+                    vec![],
+                    &["cur_cfg", "next_cfg"],
+                )],
+            )?;
+            let row = rows(&r[0]).into_iter().next().unwrap_or_default();
+            let (cur, next) = (
+                row["cur_cfg"].as_i64().unwrap_or(0),
+                row["next_cfg"].as_i64().unwrap_or(0),
+            );
+            if cur >= next {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Unavailable {
+                    step: Step::InterfaceUp,
+                    socket: self.socket.clone(),
+                    reason: format!(
+                        "ovs-vswitchd did not apply the change (cur_cfg {cur} < next_cfg {next})"
+                    ),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// The interface's ofport, or OVS's error for it.
+    pub fn interface_result(&mut self, port: &str) -> Result<i64> {
+        let r = self.transact(
+            Step::Check,
+            vec![ops::select(
+                "Interface",
+                by_name("name", port),
+                &["error", "ofport"],
+            )],
+        )?;
+        let Some(row) = rows(&r[0]).into_iter().next() else {
+            return Err(Error::Refused {
+                step: Step::InterfaceCreate,
+                message: format!("interface {port} is not in OVS"),
+            });
+        };
+        let error = datum(&row["error"])
+            .and_then(|d| d.scalar().and_then(Atom::as_str).map(str::to_string));
+        let ofport = datum(&row["ofport"]).and_then(|d| d.scalar().and_then(Atom::as_integer));
+        match (error, ofport) {
+            (Some(e), _) if !e.is_empty() => Err(Error::Refused {
+                step: Step::InterfaceCreate,
+                message: format!("OVS: {e}"),
+            }),
+            (_, Some(p)) if p > 0 => Ok(p),
+            (_, p) => Err(Error::Refused {
+                step: Step::InterfaceCreate,
+                message: format!("OVS gave interface {port} no port number ({p:?})"),
+            }),
+        }
+    }
+
+    pub fn port_mac(&mut self, port: &str) -> Result<Option<String>> {
+        let r = self.transact(
+            Step::Check,
+            vec![ops::select(
+                "Interface",
+                by_name("name", port),
+                &["mac_in_use"],
+            )],
+        )?;
+        Ok(rows(&r[0])
+            .first()
+            .and_then(|row| datum(&row["mac_in_use"]))
+            .and_then(|d| d.scalar().and_then(Atom::as_str).map(str::to_string)))
+    }
+
+    /// Removes the port with this uuid (the one an ADD created) from its bridge.
+    pub fn del_port_uuid(&mut self, uuid: &str) -> Result<()> {
+        let ops = vec![
+            ops::mutate(
+                "Bridge",
+                vec![cond("ports", "includes", json!(["uuid", uuid]))],
+                vec![json!(["ports", "delete", ["set", [["uuid", uuid]]]])],
+            ),
+            ops::comment("userspace-cni: undo port"),
+        ];
+        self.transact(Step::InterfaceDelete, ops).map(drop)
+    }
+
+    /// Removes the port from whichever bridge has it (OVS collects the port and interface).
+    pub fn del_port(&mut self, port: &str) -> Result<()> {
+        let r = self.transact(
+            Step::InterfaceDelete,
+            vec![ops::select("Port", by_name("name", port), &["_uuid"])],
+        )?;
+        let Some(uuid) = rows(&r[0])
+            .first()
+            .and_then(|row| datum(&row["_uuid"]))
+            .and_then(|d| d.scalar().and_then(Atom::as_uuid).map(str::to_string))
+        else {
+            return Ok(());
+        };
+        let ops = vec![
+            ops::mutate(
+                "Bridge",
+                vec![cond("ports", "includes", json!(["uuid", uuid]))],
+                vec![json!(["ports", "delete", ["set", [["uuid", uuid]]]])],
+            ),
+            ops::comment(&format!("userspace-cni: delete port {port}")),
+        ];
+        self.transact(Step::InterfaceDelete, ops).map(drop)
+    }
+
+    pub fn port_in_bridge(&mut self, bridge: &str, port: &str) -> Result<bool> {
+        let r = self.transact(
+            Step::Check,
+            vec![
+                ops::select("Port", by_name("name", port), &["_uuid"]),
+                ops::select("Bridge", by_name("name", bridge), &["ports"]),
+            ],
+        )?;
+        let Some(uuid) = rows(&r[0]).first().and_then(|row| datum(&row["_uuid"])) else {
+            return Ok(false);
+        };
+        let ports = rows(&r[1]).first().and_then(|row| datum(&row["ports"]));
+        Ok(match (uuid.scalar(), ports) {
+            (Some(u), Some(Datum::Set(p))) => p.contains(u),
+            _ => false,
+        })
+    }
+
+    /// Deletes the bridge when this plugin created it and only its own internal port is
+    /// left; a bridge the user made is never touched.
+    pub fn del_bridge_if_ours_and_empty(&mut self, name: &str) -> Result<()> {
+        let r = self.transact(
+            Step::BridgeDelete,
+            vec![ops::select(
+                "Bridge",
+                by_name("name", name),
+                &["_uuid", "ports", "external_ids"],
+            )],
+        )?;
+        let Some(b) = rows(&r[0]).into_iter().next() else {
+            return Ok(());
+        };
+        let ours = datum(&b["external_ids"]).and_then(|d| d.map_get(OWNER_KEY).cloned())
+            == Some(Atom::String("created".into()));
+        let ports = match datum(&b["ports"]) {
+            Some(Datum::Set(p)) => p.len(),
+            _ => 0,
+        };
+        if !ours || ports > 1 {
+            return Ok(());
+        }
+        let uuid = datum(&b["_uuid"])
+            .and_then(|d| d.scalar().and_then(Atom::as_uuid).map(str::to_string))
+            .unwrap_or_default();
+        let ovs = self.root()?;
+        let ops = vec![
+            // Only if nothing joined meanwhile.
+            ops::wait(
+                "Bridge",
+                by_uuid(&uuid),
+                &["ports"],
+                "==",
+                vec![json!({"ports": b["ports"].clone()})],
+            ),
+            ops::mutate(
+                "Open_vSwitch",
+                by_uuid(&ovs),
+                vec![json!(["bridges", "delete", ["set", [["uuid", uuid]]]])],
+            ),
+            ops::comment(&format!("userspace-cni: delete bridge {name}")),
+        ];
+        match self.transact(Step::BridgeDelete, ops) {
+            Err(Error::Refused { message, .. }) if message.contains("timed out") => Ok(()),
+            other => other.map(drop),
+        }
+    }
+}

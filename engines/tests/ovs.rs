@@ -1,0 +1,200 @@
+//! The ovs-dpdk engine, one suite on two servers: mock-ovsdb, and a real ovsdb-server
+//! with the DPDK ovs-vswitchd (Debian openvswitch-switch-dpdk) started by ci/start-ovs.sh.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use engines::ovs::{OvsEngine, OvsRecord};
+use engines::{Attachment, BridgeSpec, Engine, HostSide, InterfaceSpec, Network, VhostMode};
+use rstest::rstest;
+
+/// A database socket to test against, and what stops it.
+enum Ovs {
+    Mock { _server: mock_ovsdb::Server },
+    Real(PathBuf),
+}
+
+impl Ovs {
+    fn start(kind: &str, dir: &Path) -> (Ovs, PathBuf) {
+        match kind {
+            "mock" => {
+                let sock = dir.join("db.sock");
+                let s = mock_ovsdb::serve(&sock, mock_ovsdb::schema::Schema::open_vswitch(), dir)
+                    .unwrap();
+                (Ovs::Mock { _server: s }, sock)
+            }
+            _ => {
+                let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/start-ovs.sh");
+                let out = Command::new(&script).arg(dir).output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "ci/start-ovs.sh failed (run ci/install-deps.sh for openvswitch-switch-dpdk): {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                (Ovs::Real(dir.to_path_buf()), dir.join("db.sock"))
+            }
+        }
+    }
+
+    fn vsctl(sock: &Path, args: &[&str]) -> String {
+        let out = Command::new("ovs-vsctl")
+            .arg(format!("--db=unix:{}", sock.display()))
+            .arg("--timeout=20")
+            .args(args)
+            .output()
+            .expect("ovs-vsctl (Debian openvswitch-switch; run ci/install-deps.sh)");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Ovs {
+    fn drop(&mut self) {
+        if let Ovs::Real(dir) = self {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/start-ovs.sh");
+            let _ = Command::new(script).arg("--stop").arg(&*dir).output();
+        }
+    }
+}
+
+fn side(db: &Path, shared: &Path, mode: VhostMode, bridge: &str, vlan: Option<u16>) -> HostSide {
+    HostSide {
+        api_socket: Some(db.to_path_buf()),
+        interface: InterfaceSpec::VhostUser {
+            mode,
+            socket_path: shared.join("0123456789ab-net1"),
+            group: None,
+        },
+        network: Network::Bridge(BridgeSpec {
+            name: bridge.into(),
+            vlan,
+        }),
+    }
+}
+
+fn who() -> Attachment {
+    Attachment {
+        container_id: "0123456789abcdef".into(),
+        if_name: "net1".into(),
+    }
+}
+
+#[rstest]
+fn add_check_del(
+    #[values("mock", "real")] kind: &str,
+    #[values(VhostMode::Server, VhostMode::Client)] mode: VhostMode,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let (_ovs, db) = Ovs::start(kind, &dir.path().join("ovs"));
+    let engine = OvsEngine::new(Duration::from_secs(20));
+    let s = side(&db, &shared, mode, "br-usr", Some(100));
+    let rec = engine.add(&s, &who()).unwrap();
+    let data: OvsRecord = serde_json::from_value(rec.data.clone()).unwrap();
+    assert_eq!(data.port, "0123456789ab-net1");
+    assert!(data.bridge_created);
+    assert!(data.ofport.unwrap() > 0);
+    assert_eq!(
+        Ovs::vsctl(&db, &["list-ports", "br-usr"]),
+        "0123456789ab-net1"
+    );
+    assert_eq!(
+        Ovs::vsctl(&db, &["get", "Port", "0123456789ab-net1", "tag"]),
+        "100"
+    );
+    assert_eq!(
+        Ovs::vsctl(&db, &["get", "Bridge", "br-usr", "datapath_type"]),
+        "netdev"
+    );
+    let ids = Ovs::vsctl(
+        &db,
+        &["get", "Interface", "0123456789ab-net1", "external_ids"],
+    );
+    assert!(
+        ids.contains("container-id=\"0123456789abcdef\"")
+            || ids.contains("container-id=0123456789abcdef"),
+        "{ids}"
+    );
+    let kind_col = Ovs::vsctl(&db, &["get", "Interface", "0123456789ab-net1", "type"]);
+    match mode {
+        VhostMode::Server => {
+            assert_eq!(kind_col, "dpdkvhostuser");
+            assert!(
+                shared.join("0123456789ab-net1").exists(),
+                "OVS's socket is in the shared dir"
+            );
+        }
+        VhostMode::Client => {
+            assert_eq!(kind_col, "dpdkvhostuserclient");
+            let opts = Ovs::vsctl(
+                &db,
+                &[
+                    "get",
+                    "Interface",
+                    "0123456789ab-net1",
+                    "options:vhost-server-path",
+                ],
+            );
+            assert!(opts.contains("shared/0123456789ab-net1"), "{opts}");
+        }
+    }
+    engine.check(&s, &who(), &rec).unwrap();
+    // A second ADD of the same port is refused and changes nothing.
+    assert!(engine.add(&s, &who()).is_err());
+    assert_eq!(
+        Ovs::vsctl(&db, &["list-ports", "br-usr"]),
+        "0123456789ab-net1"
+    );
+
+    engine.del(&s, &who(), Some(&rec)).unwrap();
+    engine.del(&s, &who(), Some(&rec)).unwrap();
+    assert_eq!(
+        Ovs::vsctl(&db, &["list-br"]),
+        "",
+        "the bridge the engine created is gone"
+    );
+    assert!(!shared.join("0123456789ab-net1").exists());
+    assert!(
+        engine.check(&s, &who(), &rec).is_err(),
+        "CHECK notices the port is gone"
+    );
+}
+
+#[rstest]
+fn a_users_bridge_is_kept(#[values("mock", "real")] kind: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let (_ovs, db) = Ovs::start(kind, &dir.path().join("ovs"));
+    Ovs::vsctl(
+        &db,
+        &[
+            "add-br",
+            "br0",
+            "--",
+            "set",
+            "bridge",
+            "br0",
+            "datapath_type=netdev",
+        ],
+    );
+    let engine = OvsEngine::new(Duration::from_secs(20));
+    let s = side(&db, &shared, VhostMode::Client, "br0", None);
+    let rec = engine.add(&s, &who()).unwrap();
+    let data: OvsRecord = serde_json::from_value(rec.data.clone()).unwrap();
+    assert!(!data.bridge_created);
+    engine.del(&s, &who(), Some(&rec)).unwrap();
+    assert_eq!(Ovs::vsctl(&db, &["list-br"]), "br0");
+    assert_eq!(Ovs::vsctl(&db, &["list-ports", "br0"]), "");
+    engine.status(Some(&db)).unwrap();
+}
+
+#[test]
+fn an_unreachable_database_is_unavailable() {
+    let engine = OvsEngine::new(Duration::from_millis(200));
+    let err = engine
+        .status(Some(Path::new("/nonexistent/db.sock")))
+        .unwrap_err();
+    assert!(err.is_transient(), "{err}");
+}
