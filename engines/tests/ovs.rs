@@ -9,10 +9,14 @@ use engines::ovs::{OvsEngine, OvsRecord};
 use engines::{Attachment, BridgeSpec, Engine, HostSide, InterfaceSpec, Network, VhostMode};
 use rstest::rstest;
 
+/// Userspace-datapath ovs-vswitchds in one network namespace clash (each makes a tap
+/// per bridge): real instances run one at a time.
+static REAL_OVS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A database socket to test against, and what stops it.
 enum Ovs {
     Mock { _server: mock_ovsdb::Server },
-    Real(PathBuf),
+    Real(PathBuf, std::sync::MutexGuard<'static, ()>),
 }
 
 impl Ovs {
@@ -25,6 +29,7 @@ impl Ovs {
                 (Ovs::Mock { _server: s }, sock)
             }
             _ => {
+                let guard = REAL_OVS.lock().unwrap_or_else(|e| e.into_inner());
                 let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/start-ovs.sh");
                 let out = Command::new(&script).arg(dir).output().unwrap();
                 assert!(
@@ -32,7 +37,7 @@ impl Ovs {
                     "ci/start-ovs.sh failed (run ci/install-deps.sh for openvswitch-switch-dpdk): {}",
                     String::from_utf8_lossy(&out.stderr)
                 );
-                (Ovs::Real(dir.to_path_buf()), dir.join("db.sock"))
+                (Ovs::Real(dir.to_path_buf(), guard), dir.join("db.sock"))
             }
         }
     }
@@ -50,7 +55,7 @@ impl Ovs {
 
 impl Drop for Ovs {
     fn drop(&mut self) {
-        if let Ovs::Real(dir) = self {
+        if let Ovs::Real(dir, _) = self {
             let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/start-ovs.sh");
             let _ = Command::new(script).arg("--stop").arg(&*dir).output();
         }

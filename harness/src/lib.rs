@@ -9,6 +9,7 @@ pub mod demo;
 pub mod images;
 pub mod mock_vpp;
 pub mod netns;
+pub mod ovs;
 pub mod plugin;
 pub mod report;
 pub mod runner;

@@ -48,7 +48,7 @@ impl State {
                         .collect(),
                 )
             };
-            row.insert("ovs_version".into(), set(&["3.1.0"]));
+            // ovs_version is left to the init scripts (ovs-ctl), as ovs-vswitchd does.
             row.insert("db_version".into(), set(&[&schema.version]));
             row.insert("datapath_types".into(), set(&["netdev", "system"]));
             row.insert(
