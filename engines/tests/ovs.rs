@@ -15,8 +15,13 @@ static REAL_OVS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A database socket to test against, and what stops it.
 enum Ovs {
-    Mock { _server: mock_ovsdb::Server },
-    Real(PathBuf, std::sync::MutexGuard<'static, ()>),
+    Mock {
+        _server: mock_ovsdb::Server,
+    },
+    Real {
+        dir: PathBuf,
+        _serial: std::sync::MutexGuard<'static, ()>,
+    },
 }
 
 impl Ovs {
@@ -37,7 +42,13 @@ impl Ovs {
                     "ci/start-ovs.sh failed (run ci/install-deps.sh for openvswitch-switch-dpdk): {}",
                     String::from_utf8_lossy(&out.stderr)
                 );
-                (Ovs::Real(dir.to_path_buf(), guard), dir.join("db.sock"))
+                (
+                    Ovs::Real {
+                        dir: dir.to_path_buf(),
+                        _serial: guard,
+                    },
+                    dir.join("db.sock"),
+                )
             }
         }
     }
@@ -55,7 +66,7 @@ impl Ovs {
 
 impl Drop for Ovs {
     fn drop(&mut self) {
-        if let Ovs::Real(dir, _) = self {
+        if let Ovs::Real { dir, .. } = self {
             let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/start-ovs.sh");
             let _ = Command::new(script).arg("--stop").arg(&*dir).output();
         }
