@@ -67,8 +67,10 @@ fn context(bin_dir: &Path) -> Result<Vec<u8>> {
     Ok(tar.into_inner()?)
 }
 
-/// Builds the static binaries and the pod image.
+/// Builds the static binaries and the pod image (one build at a time per process).
 pub fn build(docker: &DockerBackend) -> Result<()> {
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     let bin_dir = static_binaries()?;
     let body = context(&bin_dir)?;
     let opts = BuildImageOptionsBuilder::new()

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::backend::{self, Backend, Pod};
 use crate::demo::{leftovers, DemoDirs};
 use crate::mock_vpp::MockVpp;
+use crate::ovs::OvsServer;
 use crate::plugin::PluginCall;
 use crate::report::Report;
 use crate::scenario::{expand, PodSpec, Scenario, Step, VswitchKind};
@@ -46,9 +47,18 @@ struct RunningPod {
     attached: bool,
 }
 
+/// The host vswitch of a run.
+enum Host {
+    Vpp { _mock: MockVpp },
+    Ovs(OvsServer),
+}
+
 struct Run<'a> {
     scenario: &'a Scenario,
     dirs: DemoDirs,
+    /// The host vswitch's API socket, as netconfs name it.
+    host_api: PathBuf,
+    host: Option<Host>,
     pods: Vec<RunningPod>,
     ips: BTreeMap<String, String>,
     report: Report,
@@ -75,18 +85,34 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
         pods: Vec::new(),
         ips: BTreeMap::new(),
         report: Report::new(&scenario.name, backend.name()),
+        host_api: PathBuf::new(),
+        host: None,
     };
+    let ovs_dir = root.path().join("ovs");
     let host = match scenario.vswitch.kind {
-        VswitchKind::MockVpp => run.report.step("start host mock-vpp", || {
-            MockVpp::start(&run.dirs.api_socket)
-        }),
-        other => {
-            return Err(Error::Check(format!(
-                "host vswitch {other:?} is not supported by the runner yet"
-            )))
-        }
+        VswitchKind::MockVpp => run
+            .report
+            .step("start host mock-vpp", || {
+                MockVpp::start(&run.dirs.api_socket)
+            })
+            .map(|m| Host::Vpp { _mock: m }),
+        VswitchKind::MockOvsdb => run
+            .report
+            .step("start host mock-ovsdb", || OvsServer::mock(&ovs_dir))
+            .map(Host::Ovs),
+        VswitchKind::Ovs => run
+            .report
+            .step("start host OVS-DPDK (ovsdb-server, ovs-vswitchd)", || {
+                OvsServer::real(&ovs_dir)
+            })
+            .map(Host::Ovs),
     };
-    if host.is_some() {
+    run.host_api = match &host {
+        Some(Host::Ovs(o)) => o.socket().to_path_buf(),
+        _ => run.dirs.api_socket.clone(),
+    };
+    run.host = host;
+    if run.host.is_some() {
         run.start_pods(&mut *backend, &run_id);
         if run.report.passed {
             let steps = scenario.steps.clone();
@@ -117,7 +143,7 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
             Ok(())
         });
     }
-    drop(host);
+    run.host = None;
     if !opts.keep {
         let left = backend.leftovers();
         run.report.step("backend left nothing", || {
@@ -192,7 +218,7 @@ impl Run<'_> {
 
     /// The scenario's netconf pointed at this run's directories and host vswitch.
     fn point_at_run(&self, mut conf: Value) -> Value {
-        conf["host"]["apiSocket"] = json!(self.dirs.api_socket);
+        conf["host"]["apiSocket"] = json!(self.host_api);
         conf["sharedDir"] = json!(self.dirs.shared);
         conf["dataDir"] = json!(self.dirs.data);
         if conf.get("ipam").is_some_and(Value::is_object) {
@@ -276,10 +302,27 @@ impl Run<'_> {
                     self.dirs.data.clone(),
                     self.dirs.ipam.clone(),
                 ];
+                let ovs = match &self.host {
+                    Some(Host::Ovs(o)) => Some(o),
+                    _ => None,
+                };
                 self.report.step("nothing left on the host", || {
-                    let s = VppState::read(&api)?;
-                    if !s.is_pristine() {
-                        return Err(Error::Check(format!("vswitch: {s:?}")));
+                    match ovs {
+                        None => {
+                            let s = VppState::read(&api)?;
+                            if !s.is_pristine() {
+                                return Err(Error::Check(format!("vswitch: {s:?}")));
+                            }
+                        }
+                        Some(o) => {
+                            let bridges = o.vsctl(&["list-br"])?;
+                            let ifaces = o.vsctl(&["--columns=name", "list", "Interface"])?;
+                            if !bridges.is_empty() || !ifaces.is_empty() {
+                                return Err(Error::Check(format!(
+                                    "OVS: bridges {bridges:?}, interfaces {ifaces:?}"
+                                )));
+                            }
+                        }
                     }
                     let refs: Vec<&std::path::Path> = dirs.iter().map(|d| d.as_path()).collect();
                     let left = leftovers(&refs);

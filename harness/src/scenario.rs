@@ -247,7 +247,14 @@ mod tests {
     #[test]
     fn shipped_scenarios_load() {
         let all = Scenario::all(&scenarios_dir()).unwrap();
-        for name in ["vpp-memif-ping", "churn", "scale"] {
+        for name in [
+            "vpp-memif-ping",
+            "churn",
+            "scale",
+            "ovs-vhostuser",
+            "ovs-vhostuser-real",
+            "mixed-engines",
+        ] {
             assert!(all.contains_key(name), "{name}: {:?}", all.keys());
         }
         for s in all.values() {

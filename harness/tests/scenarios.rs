@@ -1,23 +1,39 @@
-//! The shipped scenarios, run end to end on both backends: the original vppDemo (two pods
-//! pinging through the host VPP's bridge domain 4) on network namespaces and on real Docker
-//! containers, and the churn scenario.
+//! Every shipped scenario on both backends: network namespaces and real Docker containers
+//! (a Docker engine must answer; nothing is pulled, the pod image is built locally).
 
 use harness::runner::{run, Options};
 use harness::scenario::{scenarios_dir, Scenario};
+use rstest::rstest;
 
-fn scenario(name: &str) -> Scenario {
-    Scenario::all(&scenarios_dir())
+/// Scenarios on the real OVS-DPDK run one at a time (two userspace datapaths in one
+/// network namespace clash).
+static REAL_OVS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[rstest]
+fn scenario_passes(
+    #[values(
+        "vpp-memif-ping",
+        "churn",
+        "scale",
+        "ovs-vhostuser",
+        "ovs-vhostuser-real",
+        "mixed-engines"
+    )]
+    name: &str,
+    #[values("netns", "docker")] backend: &str,
+) {
+    let _serial = name
+        .ends_with("-real")
+        .then(|| REAL_OVS.lock().unwrap_or_else(|e| e.into_inner()));
+    let scenario = Scenario::all(&scenarios_dir())
         .unwrap()
         .remove(name)
-        .expect("shipped scenario")
-}
-
-fn passes(name: &str, backend: &str) {
+        .expect("shipped scenario");
     let opts = Options {
         backend: Some(backend.into()),
         keep: false,
     };
-    let report = run(&scenario(name), &opts).unwrap();
+    let report = run(&scenario, &opts).unwrap();
     let failed: Vec<_> = report.steps.iter().filter(|s| !s.ok).collect();
     assert!(report.passed, "{name} on {backend}: {failed:#?}");
     assert!(report
@@ -27,22 +43,23 @@ fn passes(name: &str, backend: &str) {
 }
 
 #[test]
-fn vpp_memif_ping_on_netns() {
-    passes("vpp-memif-ping", "netns");
-}
-
-#[test]
-fn churn_on_netns() {
-    passes("churn", "netns");
-}
-
-#[test]
-fn scale_on_netns() {
-    passes("scale", "netns");
-}
-
-/// Needs a Docker engine (no registry: the pod image is built from this workspace).
-#[test]
-fn vpp_memif_ping_on_docker() {
-    passes("vpp-memif-ping", "docker");
+fn every_shipped_scenario_is_covered() {
+    let names: Vec<String> = Scenario::all(&scenarios_dir())
+        .unwrap()
+        .into_keys()
+        .collect();
+    let covered = [
+        "vpp-memif-ping",
+        "churn",
+        "scale",
+        "ovs-vhostuser",
+        "ovs-vhostuser-real",
+        "mixed-engines",
+    ];
+    for n in &names {
+        assert!(
+            covered.contains(&n.as_str()),
+            "scenario {n} is not run by the tests"
+        );
+    }
 }

@@ -141,6 +141,31 @@ pub fn container_side(
     Ok((data, side))
 }
 
+/// Describes every attachment found in `shared_dir` without building or consuming
+/// anything: one line per attachment (for people, and for scenario checks).
+pub fn list(shared_dir: &Path, if_name: Option<&str>) -> Result<Vec<String>, AppError> {
+    let mut out = Vec::new();
+    for path in find_data(shared_dir, if_name)? {
+        let (data, side) = container_side(shared_dir, &path, None)?;
+        let socket = match &side.interface {
+            InterfaceSpec::Memif { socket_path, .. }
+            | InterfaceSpec::VhostUser { socket_path, .. } => socket_path.clone(),
+        };
+        let present = if socket.exists() { "present" } else { "absent" };
+        let c = &data.config;
+        out.push(format!(
+            "{} engine={} iftype={} socket={} ({present}) addresses={} mac={}",
+            data.if_name,
+            c.engine,
+            c.iftype,
+            socket.display(),
+            side.addresses.join(","),
+            data.mac
+        ));
+    }
+    Ok(out)
+}
+
 /// Builds every attachment found in `shared_dir` (or only `if_name`'s), removing each
 /// data file once its interface exists.
 pub fn run(

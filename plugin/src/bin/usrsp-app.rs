@@ -29,6 +29,9 @@ struct Args {
     /// Leave the configuration data in place after use.
     #[arg(long)]
     keep_data: bool,
+    /// Only describe the attachments found (build nothing, consume nothing).
+    #[arg(long)]
+    list: bool,
     /// Log level (error, warning, info, debug, verbose).
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -37,6 +40,16 @@ struct Args {
 fn main() {
     let args = Args::parse();
     userspace_cni::logging::init(&args.log_level, "");
+    if args.list {
+        match userspace_cni::container_side::list(&args.shared_dir, args.ifname.as_deref()) {
+            Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+            Err(e) => {
+                eprintln!("usrsp-app: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     match userspace_cni::container_side::run(
         &args.shared_dir,
         args.ifname.as_deref(),
