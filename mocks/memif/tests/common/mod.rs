@@ -45,6 +45,8 @@ impl EchoMaster {
                     }
                 }
             }
+            // What the peer sent before the stop (e.g. its DISCONNECT) is already queued.
+            events.extend(sock.process());
             events
         });
         EchoMaster {
