@@ -15,11 +15,17 @@ impl MockVpp {
     /// Starts mock-vpp with its API socket at `socket` and waits until it accepts
     /// connections.
     pub fn start(socket: &Path) -> Result<MockVpp> {
+        MockVpp::start_with(socket, &[])
+    }
+
+    /// Starts mock-vpp with extra arguments (e.g. `--fault fail:memif_create_v2`).
+    pub fn start_with(socket: &Path, args: &[&str]) -> Result<MockVpp> {
         let bin = bins::binary("mock-vpp", "mock-vpp")?;
         let child = Command::new(&bin)
             .arg("--api-socket")
             .arg(socket)
-            .args(["--log-level", "warn"])
+            .args(["--log-level", "error"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()

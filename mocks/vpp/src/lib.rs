@@ -18,12 +18,13 @@
 
 pub mod cli;
 pub mod dataplane;
+pub mod faults;
 pub mod handlers;
 pub mod model;
 pub mod server;
 mod sock;
 
-pub use server::{serve, Server};
+pub use server::{serve, serve_with_faults, Server};
 
 /// What `show version` reports.
 pub const VERSION: &str = "v26.10-mock";

@@ -13,6 +13,12 @@ struct Args {
     /// Where to serve the API (VPP's default is /run/vpp/api.sock).
     #[arg(long, default_value = "/run/vpp/api.sock")]
     api_socket: PathBuf,
+    /// Misbehave for tests: ACTION:MESSAGE[:N[:RETVAL]], ACTION one of fail (reply with
+    /// RETVAL, default -1, change nothing), stall (never reply), drop (close the
+    /// connection), exit (end the process); MESSAGE a message name or `*`; N the
+    /// occurrence (default 1). Repeatable.
+    #[arg(long = "fault")]
+    faults: Vec<mock_vpp::faults::Fault>,
     /// Log filter (error, warn, info, debug, trace), to stderr.
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -39,7 +45,8 @@ fn main() {
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
     }
-    let server = match mock_vpp::serve(&args.api_socket) {
+    let faults = mock_vpp::faults::Faults::new(args.faults.clone());
+    let server = match mock_vpp::serve_with_faults(&args.api_socket, faults) {
         Ok(s) => s,
         Err(e) => {
             eprintln!(

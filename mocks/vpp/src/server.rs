@@ -18,6 +18,7 @@ use vpp_api::types::MessageTableEntry;
 use vpp_api::wire::{Counted, FixedString};
 use vpp_api::MessageTable;
 
+use crate::faults::{bare_name, refusal, Action, Faults};
 use crate::handlers::{message_table, Responder};
 use crate::model::Vpp;
 
@@ -37,6 +38,12 @@ pub struct Server {
 
 /// Starts serving on `path`. The socket file appears only once it accepts connections.
 pub fn serve(path: &Path) -> io::Result<Server> {
+    serve_with_faults(path, Faults::default())
+}
+
+/// Like [`serve`], misbehaving as `faults` say.
+pub fn serve_with_faults(path: &Path, faults: Faults) -> io::Result<Server> {
+    let faults = Arc::new(faults);
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -54,10 +61,10 @@ pub fn serve(path: &Path) -> io::Result<Server> {
     let stop = Arc::new(AtomicBool::new(false));
     let table = Arc::new(message_table());
     let accept = {
-        let (vpp, stop) = (vpp.clone(), stop.clone());
+        let (vpp, stop, faults) = (vpp.clone(), stop.clone(), faults.clone());
         std::thread::Builder::new()
             .name("api-accept".into())
-            .spawn(move || accept_loop(listener, vpp, table, stop))?
+            .spawn(move || accept_loop(listener, vpp, table, stop, faults))?
     };
     tracing::info!("serving VPP's binary API on {}", path.display());
     Ok(Server {
@@ -107,6 +114,7 @@ fn accept_loop(
     vpp: Arc<Mutex<Vpp>>,
     table: Arc<MessageTable>,
     stop: Arc<AtomicBool>,
+    faults: Arc<Faults>,
 ) {
     static SLOT: AtomicU32 = AtomicU32::new(0);
     for conn in listener.incoming() {
@@ -121,12 +129,12 @@ fn accept_loop(
                 continue;
             }
         };
-        let (vpp, table) = (vpp.clone(), table.clone());
+        let (vpp, table, faults) = (vpp.clone(), table.clone(), faults.clone());
         let index = (SLOT.fetch_add(1, Ordering::SeqCst) & 0x7fff_ffff) | 0x8000_0000;
         let _ = std::thread::Builder::new()
             .name(format!("api-client-{index:x}"))
             .spawn(move || {
-                if let Err(e) = serve_client(stream, &vpp, &table, index) {
+                if let Err(e) = serve_client(stream, &vpp, &table, &faults, index) {
                     tracing::debug!("client {index:#x}: {e}");
                 }
             });
@@ -148,6 +156,7 @@ fn serve_client(
     mut stream: UnixStream,
     vpp_arc: &Arc<Mutex<Vpp>>,
     table: &MessageTable,
+    faults: &Faults,
     index: u32,
 ) -> io::Result<()> {
     let vpp: &Mutex<Vpp> = vpp_arc;
@@ -158,8 +167,46 @@ fn serve_client(
         pid: std::process::id(),
     };
     let mut greeted = false;
+    // After a stall this connection answers nothing more, like a VPP stuck in a handler.
+    let mut stalled = false;
     while let Some(body) = read_frame(&mut reader, MAX_REQUEST)? {
         let Ok(id) = peek_id(&body) else { continue };
+        if stalled {
+            continue;
+        }
+        let fault = match id {
+            SOCKCLNT_CREATE_ID | SOCKCLNT_DELETE_ID => None,
+            _ if !greeted => None,
+            _ => table.name(id).map(bare_name).and_then(|n| faults.check(n)),
+        };
+        if let Some(action) = fault {
+            let name = table.name(id).unwrap_or_default();
+            match action {
+                Action::Fail(retval) => {
+                    let context = body
+                        .get(6..10)
+                        .and_then(|b| b.try_into().ok())
+                        .map_or(0, u32::from_be_bytes);
+                    tracing::warn!("fault: failing {name} with {retval}");
+                    if let Some(r) = refusal(table, name, context, retval) {
+                        write_frame(&mut stream, &r)?;
+                    }
+                }
+                Action::Stall => {
+                    tracing::warn!("fault: {name} and everything after it get no reply");
+                    stalled = true;
+                }
+                Action::Drop => {
+                    tracing::warn!("fault: dropping the connection at {name}");
+                    return Ok(());
+                }
+                Action::Exit => {
+                    tracing::warn!("fault: exiting at {name}");
+                    std::process::exit(3);
+                }
+            }
+            continue;
+        }
         match id {
             SOCKCLNT_CREATE_ID => {
                 let Ok((env, req)) = decode::<SockclntCreate>(&body) else {

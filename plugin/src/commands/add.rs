@@ -123,9 +123,22 @@ fn build(
         fs::chown_group(dir, gid).map_err(Error::io("shared directory", dir))?;
     }
 
-    let host = engine
-        .add(&plan.host, who)
-        .map_err(Error::engine("host interface"))?;
+    let host = engine.add(&plan.host, who).map_err(|e| {
+        // The vswitch went away mid-ADD: the engine could not undo what it did on that
+        // connection, so the teardown must look (DEL finds leftovers by discovery).
+        if e.is_transient()
+            && !matches!(
+                e,
+                engines::Error::Unavailable {
+                    step: engines::Step::Connect,
+                    ..
+                }
+            )
+        {
+            *host_created = true;
+        }
+        Error::engine("host interface")(e)
+    })?;
     *host_created = true;
     rec.host = Some(host);
     store.save(rec)?;

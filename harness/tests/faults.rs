@@ -1,0 +1,237 @@
+//! The plugin under faults injected into mock-vpp (`--fault`): every vswitch request of
+//! ADD refused, a reply that never comes, a connection dropped or the vswitch crashing
+//! mid-ADD, and the plugin itself killed at each point of ADD and DEL. Afterwards the host
+//! holds nothing: no vswitch objects, no files, no IPAM allocation.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use harness::bins;
+use harness::demo::{leftovers, netconf, DemoDirs};
+use harness::mock_vpp::MockVpp;
+use harness::plugin::{Outcome, PluginCall};
+use harness::vpp_state::VppState;
+use rstest::rstest;
+use serde_json::{json, Value};
+
+struct Bed {
+    _root: tempfile::TempDir,
+    dirs: DemoDirs,
+    mock: MockVpp,
+    conf: Value,
+    call: PluginCall,
+}
+
+impl Bed {
+    fn new(faults: &[&str], timeout_ms: u64) -> Bed {
+        let root = tempfile::tempdir().unwrap();
+        let dirs = DemoDirs::under(root.path());
+        std::fs::create_dir_all(dirs.api_socket.parent().unwrap()).unwrap();
+        let args: Vec<&str> = faults.iter().flat_map(|f| ["--fault", f]).collect();
+        let mock = MockVpp::start_with(&dirs.api_socket, &args).unwrap();
+        let mut conf = netconf(&dirs, "1.0.0", true);
+        conf["timeoutMs"] = json!(timeout_ms);
+        let netns = root.path().join("netns");
+        std::fs::write(&netns, b"").unwrap();
+        let plugin = bins::binary("userspace-cni", "userspace").unwrap();
+        let call = PluginCall::new(
+            &plugin,
+            &bins::cni_path(&[]),
+            "0123456789abcdef",
+            &netns.display().to_string(),
+            "net1",
+        );
+        Bed {
+            _root: root,
+            dirs,
+            mock,
+            conf,
+            call,
+        }
+    }
+
+    fn run(&self, command: &str) -> Outcome {
+        self.call.run(command, &self.conf).unwrap()
+    }
+
+    fn assert_clean(&self, what: &str) {
+        let s = VppState::read(self.mock.socket()).unwrap();
+        assert!(s.is_pristine(), "{what}: left on the vswitch: {s:?}");
+        let left = leftovers(&[&self.dirs.shared, &self.dirs.data, &self.dirs.ipam]);
+        assert!(left.is_empty(), "{what}: left on disk: {left:?}");
+    }
+
+    /// Runs the plugin and kills it (SIGKILL) after `after`, unless it ended first.
+    fn run_killed(&self, command: &str, after: Duration) {
+        let mut child = Command::new(&self.call.plugin)
+            .env_clear()
+            .env("CNI_COMMAND", command)
+            .env("CNI_CONTAINERID", &self.call.container_id)
+            .env("CNI_NETNS", &self.call.netns)
+            .env("CNI_IFNAME", &self.call.if_name)
+            .env("CNI_PATH", &self.call.cni_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(&serde_json::to_vec(&self.conf).unwrap())
+            .unwrap();
+        std::thread::sleep(after);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// Each vswitch request of ADD, refused by the vswitch: ADD fails naming the step, and
+/// undoes everything before it.
+#[rstest]
+#[case::socket_file("memif_socket_filename_add_del_v2", "socket file")]
+#[case::interface("memif_create_v2", "interface create")]
+#[case::bridge("bridge_domain_add_del_v2", "bridge create")]
+#[case::membership("sw_interface_set_l2_bridge", "bridge membership")]
+#[case::admin_up("sw_interface_set_flags", "interface up")]
+fn a_refused_step_is_undone(#[case] message: &str, #[case] step: &str) {
+    let fault = format!("fail:{message}:1:-73");
+    let bed = Bed::new(&[&fault], 5000);
+    let out = bed.run("ADD");
+    assert!(!out.success, "ADD should fail");
+    assert_eq!(out.code(), Some(100), "{}", out.stdout);
+    let msg = out.json()["msg"].as_str().unwrap_or_default().to_string();
+    assert!(
+        msg.contains(step) && msg.contains("Invalid argument"),
+        "the error names the step: {msg}"
+    );
+    bed.assert_clean(message);
+    // The same ADD works once the vswitch behaves, and DEL cleans it.
+    assert!(bed.run("ADD").success);
+    assert!(bed.run("DEL").success);
+    bed.assert_clean("after DEL");
+}
+
+/// A reply that never comes, a dropped connection, a vswitch crash: ADD fails with
+/// "try again later" within its timeout, and leaves nothing it could remove.
+#[rstest]
+#[case::stalled_reply("stall:bridge_domain_add_del_v2")]
+#[case::dropped_connection("drop:sw_interface_set_l2_bridge")]
+fn the_vswitch_misbehaving_mid_add(#[case] fault: &str) {
+    let bed = Bed::new(&[fault], 400);
+    let started = std::time::Instant::now();
+    let out = bed.run("ADD");
+    assert!(!out.success);
+    assert_eq!(out.code(), Some(11), "{}", out.stdout);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    bed.assert_clean(fault);
+}
+
+#[test]
+fn the_vswitch_crashing_mid_add_leaves_a_record_that_del_finishes() {
+    let bed = Bed::new(&["exit:sw_interface_set_l2_bridge"], 400);
+    let out = bed.run("ADD");
+    assert_eq!(out.code(), Some(11), "{}", out.stdout);
+    // The vswitch is gone (its state with it); the plugin kept what DEL needs.
+    drop(bed.mock);
+    let root = bed._root;
+    let dirs = bed.dirs;
+    // A crashed VPP leaves its socket file behind; its restart replaces it.
+    let _ = std::fs::remove_file(&dirs.api_socket);
+    let mock = MockVpp::start(&dirs.api_socket).unwrap();
+    let bed = Bed {
+        _root: root,
+        dirs,
+        mock,
+        conf: bed.conf,
+        call: bed.call,
+    };
+    assert!(bed.run("DEL").success);
+    bed.assert_clean("DEL after the crash");
+}
+
+/// Requests ADD (and DEL) make on a host with no other attachment: dumps with their
+/// control_ping, creates, membership, admin up.
+const REQUESTS: u32 = 9;
+
+/// The plugin killed (SIGKILL) while it waits on each successive vswitch request of ADD,
+/// then of DEL: the next DEL removes everything.
+#[rstest]
+fn killed_at_any_point(
+    #[values(1, 2, 3, 4, 5, 6, 7, 8, 9)] nth: u32,
+    #[values("ADD", "DEL")] at: &str,
+) {
+    let at_request = if at == "ADD" { nth } else { REQUESTS + nth };
+    let fault = format!("stall:*:{at_request}");
+    let bed = Bed::new(&[&fault], 60_000);
+    if at == "DEL" {
+        let added = bed.run("ADD");
+        assert!(
+            added.success,
+            "ADD makes {REQUESTS} requests: {}",
+            added.stdout
+        );
+    }
+    bed.run_killed(at, Duration::from_millis(800));
+    let out = bed.run("DEL");
+    assert!(
+        out.success,
+        "DEL after a kill at request {nth} of {at}: {}",
+        out.stdout
+    );
+    bed.assert_clean(&format!("killed at request {nth} of {at}"));
+}
+
+/// 64 ADDs at once on one bridge, then 64 DELs: all succeed, the bridge is made once and
+/// removed by the last DEL, no record is lost or mixed.
+#[test]
+fn sixty_four_in_parallel() {
+    let bed = std::sync::Arc::new(Bed::new(&[], 30_000));
+    let ids: Vec<String> = (0..64).map(|n| format!("{n:012x}cafe")).collect();
+    let each = |command: &'static str| {
+        let hs: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let (bed, id) = (bed.clone(), id.clone());
+                std::thread::spawn(move || {
+                    let mut call = bed.call.clone();
+                    call.container_id = id;
+                    call.run(command, &bed.conf).unwrap()
+                })
+            })
+            .collect();
+        for h in hs {
+            let out = h.join().unwrap();
+            assert!(out.success, "{command}: {} {}", out.stdout, out.stderr);
+        }
+    };
+    each("ADD");
+    let s = VppState::read(bed.mock.socket()).unwrap();
+    assert_eq!(s.bridges.len(), 1);
+    assert_eq!(s.bridge(4).unwrap().members.len(), 64);
+    let records = std::fs::read_dir(&bed.dirs.data).unwrap().count();
+    assert_eq!(records, 64 + 1, "one record per attachment, plus the lock");
+    each("DEL");
+    bed.assert_clean("64 parallel");
+}
+
+/// A symlink planted where the plugin writes (the configuration data) is replaced, never
+/// followed.
+#[test]
+fn planted_symlinks_are_not_followed() {
+    let bed = Bed::new(&[], 5000);
+    let victim = bed._root.path().join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    let dir = bed.dirs.shared.join("0123456789ab");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join("configData-0123456789ab-net1.json")).unwrap();
+    assert!(bed.run("ADD").success);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(bed.run("DEL").success);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    let _ = std::fs::remove_dir(&dir);
+    let _ = Path::new("");
+}
