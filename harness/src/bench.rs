@@ -208,6 +208,8 @@ pub fn run(quick: bool) -> Result<BenchReport> {
         }
     }
 
+    ovs_rows(n.min(100), &mut rows, &mut notes);
+
     let bed = Bed::new()?;
     let parallel = if quick { 8 } else { 32 };
     let conf = std::sync::Arc::new(bed.conf(false, 4));
@@ -233,6 +235,161 @@ pub fn run(quick: bool) -> Result<BenchReport> {
         parallel as f64 / secs
     ));
     Ok(BenchReport { rows, notes })
+}
+
+/// The ovs-dpdk engine on mock-ovsdb, and on a real OVS-DPDK side by side with the
+/// original plugin's `ovs-vsctl` sequence (interleaved, same server, same run).
+fn ovs_rows(n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String>) {
+    use crate::ovs::OvsServer;
+    let run = |ovs: &OvsServer,
+               tag: &str,
+               rows: &mut Vec<Row>,
+               compare: bool,
+               notes: &mut Vec<String>|
+     -> Result<()> {
+        let root = tempfile::Builder::new().prefix("bo").tempdir_in("/tmp")?;
+        let netns = root.path().join("netns");
+        std::fs::write(&netns, b"")?;
+        let conf = serde_json::to_vec(&json!({
+            "cniVersion": "1.0.0", "type": "userspace", "name": "bench-ovs",
+            "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
+                     "vhost": {"mode": "server"}, "bridge": {"bridgeName": "br-bench"}, "apiSocket": ovs.socket()},
+            "container": {"engine": "ovs-dpdk", "iftype": "vhostuser"},
+            "sharedDir": root.path().join("s"), "dataDir": root.path().join("d"), "timeoutMs": 20000
+        }))
+        .expect("json");
+        let plugin = bins::binary("userspace-cni", "userspace")?;
+        let cni_path = bins::cni_path(&[]);
+        // Keep the bridge for the whole run, as on a node with pods.
+        ovs.vsctl(&[
+            "add-br",
+            "br-bench",
+            "--",
+            "set",
+            "bridge",
+            "br-bench",
+            "datapath_type=netdev",
+        ])?;
+        let (mut adds, mut dels, mut ours, mut theirs) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for i in 0..n {
+            let short: String = tag
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(4)
+                .collect();
+            let id = format!("o{short}{i:07x}abcd");
+            let start = Instant::now();
+            let (out, a, ok) = exec(
+                &plugin,
+                "ADD",
+                &id,
+                &netns.display().to_string(),
+                &cni_path,
+                &conf,
+            )?;
+            if !ok {
+                return Err(Error::Check(format!("ADD: {out}")));
+            }
+            let (out, d, ok) = exec(
+                &plugin,
+                "DEL",
+                &id,
+                &netns.display().to_string(),
+                &cni_path,
+                &conf,
+            )?;
+            if !ok {
+                return Err(Error::Check(format!("DEL: {out}")));
+            }
+            ours.push(Sample {
+                wall: start.elapsed(),
+                max_rss_kib: a.max_rss_kib.max(d.max_rss_kib),
+            });
+            adds.push(a);
+            dels.push(d);
+            if compare {
+                theirs.push(original_sequence(ovs, &format!("{}-net1", &id[..12]))?);
+            }
+        }
+        rows.push(row(&format!("{tag} ADD, no IPAM"), &adds));
+        rows.push(row(&format!("{tag} DEL, no IPAM"), &dels));
+        if compare {
+            let (a, b) = (
+                row(&format!("{tag} ADD+DEL, userspace-cni"), &ours),
+                row(
+                    &format!("{tag} ADD+DEL, original ovs-vsctl sequence"),
+                    &theirs,
+                ),
+            );
+            notes.push(format!("{tag}: the original's ovs-vsctl sequence takes {:.1}x as long as userspace-cni's ADD+DEL (p50 {:.2} ms vs {:.2} ms)", b.p50_ms / a.p50_ms, b.p50_ms, a.p50_ms));
+            rows.push(a);
+            rows.push(b);
+        }
+        ovs.vsctl(&["del-br", "br-bench"])?;
+        Ok(())
+    };
+    let dir = tempfile::Builder::new().prefix("bm").tempdir_in("/tmp");
+    match dir
+        .map_err(Error::from)
+        .and_then(|d| OvsServer::mock(&d.path().join("o")).map(|o| (d, o)))
+    {
+        Ok((_d, ovs)) => {
+            if let Err(e) = run(&ovs, "mock-ovsdb", rows, false, notes) {
+                notes.push(format!("mock-ovsdb rows failed: {e}"));
+            }
+        }
+        Err(e) => notes.push(format!("mock-ovsdb not started: {e}")),
+    }
+    let dir = tempfile::Builder::new().prefix("br").tempdir_in("/tmp");
+    match dir
+        .map_err(Error::from)
+        .and_then(|d| OvsServer::real(&d.path().join("o")).map(|o| (d, o)))
+    {
+        Ok((_d, ovs)) => {
+            if let Err(e) = run(&ovs, "real OVS-DPDK", rows, true, notes) {
+                notes.push(format!("real OVS rows failed: {e}"));
+            }
+        }
+        Err(e) => notes.push(format!(
+            "real OVS not available (run ci/install-deps.sh): {e}"
+        )),
+    }
+}
+
+/// The original plugin's ADD and DEL as ovs-vsctl runs (five processes per pod).
+fn original_sequence(ovs: &crate::ovs::OvsServer, port: &str) -> Result<Sample> {
+    let start = Instant::now();
+    ovs.vsctl(&[
+        "--bare",
+        "--columns=name",
+        "find",
+        "bridge",
+        "name=br-bench",
+    ])?;
+    ovs.vsctl(&[
+        "add-port",
+        "br-bench",
+        port,
+        "--",
+        "set",
+        "Interface",
+        port,
+        "type=dpdkvhostuser",
+    ])?;
+    ovs.vsctl(&[
+        "--bare",
+        "--columns=mac",
+        "find",
+        "port",
+        &format!("name={port}"),
+    ])?;
+    ovs.vsctl(&["--if-exists", "del-port", "br-bench", port])?;
+    ovs.vsctl(&["list-ports", "br-bench"])?;
+    Ok(Sample {
+        wall: start.elapsed(),
+        max_rss_kib: 0,
+    })
 }
 
 fn rss_kib(pid: u32) -> u64 {

@@ -88,13 +88,14 @@ impl VppEngine {
                 mode,
                 socket_path,
             } => {
-                let socket_id = match s.find_memif_socket(socket_path)? {
-                    Some(id) => id,
-                    None => {
-                        let id = s.add_memif_socket(socket_path)?;
+                // Register first and look only if that fails: no dump of every socket on
+                // the hot path.
+                let socket_id = match s.add_memif_socket(socket_path) {
+                    Ok(id) => {
                         undo.push(Undo::MemifSocket(id));
                         id
                     }
+                    Err(e) => s.find_memif_socket(socket_path)?.ok_or(e)?,
                 };
                 let sw = s.create_memif(wire_role(*role), wire_mode(*mode), socket_id, mac)?;
                 undo.push(Undo::Memif(sw));
@@ -110,8 +111,7 @@ impl VppEngine {
         };
         let mut bridge_created = false;
         if let Some(bd) = bd_id {
-            if s.bridge(bd)?.is_none() {
-                s.create_bridge(bd)?;
+            if s.create_bridge_if_missing(bd)? {
                 undo.push(Undo::Bridge(bd));
                 bridge_created = true;
             }
@@ -179,8 +179,22 @@ impl Engine for VppEngine {
         let saved: Option<VppRecord> =
             saved.and_then(|r| serde_json::from_value(r.data.clone()).ok());
         let mut s = self.connect(side.api_socket.as_deref())?;
-        // The pod is going away: whichever end listened, its socket file goes too.
-        let removed = remove_interface(&mut s, &side.interface, true)?;
+        // With the ADD's record, the ids are checked and used directly (no dumps of every
+        // interface); without it, the interface is found from its socket path.
+        let removed = match (&saved, &side.interface) {
+            (Some(rec), InterfaceSpec::Memif { socket_path, .. })
+                if rec.memif_socket_id.is_some_and(|id| {
+                    s.memif_socket_file(id).ok().flatten().as_deref() == socket_path.to_str()
+                }) && s.is_memif_on(rec.sw_if_index, rec.memif_socket_id.unwrap_or(0))? =>
+            {
+                s.delete_memif(rec.sw_if_index)?;
+                s.del_memif_socket(rec.memif_socket_id.unwrap_or(0))?;
+                remove_socket_file(socket_path);
+                vec![rec.sw_if_index]
+            }
+            // The pod is going away: whichever end listened, its socket file goes too.
+            _ => remove_interface(&mut s, &side.interface, true)?,
+        };
         let bd = match (&side.network, &saved) {
             (Network::Bridge(b), _) => Some(bridge_domain_id(b)?),
             (Network::Interface, Some(rec)) => rec.bridge_domain,

@@ -336,10 +336,38 @@ impl Session {
             }))
     }
 
-    /// Creates bridge domain `bd_id` with the usual L2 switch behaviour, tagged as ours.
-    pub fn create_bridge(&mut self, bd_id: u32) -> Result<()> {
-        let rv = self.bridge_add_del(bd_id, true)?;
-        check(Step::BridgeCreate, "bridge_domain_add_del", rv)
+    /// Creates bridge domain `bd_id` unless it exists (then `false`): one request, no dump.
+    pub fn create_bridge_if_missing(&mut self, bd_id: u32) -> Result<bool> {
+        match self.bridge_add_del(bd_id, true)? {
+            0 => Ok(true),
+            retval::BD_ALREADY_EXISTS => Ok(false),
+            rv => check(Step::BridgeCreate, "bridge_domain_add_del", rv).map(|()| false),
+        }
+    }
+
+    /// The memif on `socket_id` with this sw_if_index, when it is one (one interface
+    /// looked up, not a dump of all).
+    pub fn is_memif_on(&mut self, sw_if_index: u32, socket_id: u32) -> Result<bool> {
+        let found = self.dump(
+            Step::InterfaceDelete,
+            &SwInterfaceDump {
+                sw_if_index,
+                ..Default::default()
+            },
+        )?;
+        let prefix = format!("memif{socket_id}/");
+        Ok(found.iter().any(|d| {
+            d.sw_if_index == sw_if_index && d.interface_name.as_str().starts_with(&prefix)
+        }))
+    }
+
+    /// The filename registered under memif socket `socket_id`.
+    pub fn memif_socket_file(&mut self, socket_id: u32) -> Result<Option<String>> {
+        let sockets = self.dump(Step::SocketFile, &MemifSocketFilenameDump {})?;
+        Ok(sockets
+            .into_iter()
+            .find(|s| s.socket_id == socket_id)
+            .map(|s| s.socket_filename.as_str().to_string()))
     }
 
     /// Deletes a bridge domain; one already gone is not an error.

@@ -66,7 +66,9 @@ pub fn add(ctx: &Context) -> Result<Value> {
         shared_dir: plan.shared_dir.clone(),
         created_dir: fs::first_missing(&plan.shared_dir),
         host: None,
-        ipam_allocated: false,
+        // Set before IPAM runs, so that a crash during it still releases on DEL
+        // (releasing what was never allocated is harmless).
+        ipam_allocated: ipam.is_some(),
         result: None,
     };
     store.save(&rec)?;
@@ -140,8 +142,9 @@ fn build(
         Error::engine("host interface")(e)
     })?;
     *host_created = true;
+    // Kept in memory only until the final save: a DEL after a crash here finds the host
+    // interface from its socket path.
     rec.host = Some(host);
-    store.save(rec)?;
 
     let mut result = prev.clone();
     let index = result.interfaces.len();
@@ -156,8 +159,6 @@ fn build(
     result.interfaces.push(interface.clone());
     let mut allocation = CniResult::default();
     if let Some(ipam) = ipam {
-        rec.ipam_allocated = true;
-        store.save(rec)?;
         allocation = ipam
             .add(&ctx.stdin, ctx.version)
             .map_err(Error::ipam("IPAM"))?;

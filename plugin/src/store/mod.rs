@@ -141,7 +141,7 @@ impl Store {
                 });
             }
             std::thread::sleep(pause.min(wait.saturating_sub(start.elapsed())));
-            pause = (pause * 2).min(Duration::from_millis(50));
+            pause = (pause * 2).min(Duration::from_millis(2));
         }
     }
 
