@@ -235,3 +235,29 @@ fn planted_symlinks_are_not_followed() {
     let _ = std::fs::remove_dir(&dir);
     let _ = Path::new("");
 }
+
+/// The plugin's own files cannot be written: ADD fails naming the step (I/O, code 5),
+/// and everything before it — vswitch objects, the IPAM allocation — is undone.
+#[rstest]
+#[case::shared_directory("shared directory")]
+#[case::configuration_data("configuration data")]
+fn a_file_that_cannot_be_written(#[case] step: &str) {
+    let bed = Bed::new(&[], 5000);
+    let dir = bed.dirs.shared.join("0123456789ab");
+    if step == "shared directory" {
+        // Something that is not a directory where the pod's directory goes.
+        std::fs::create_dir_all(&bed.dirs.shared).unwrap();
+        std::fs::write(&dir, b"in the way").unwrap();
+    } else {
+        // A directory where the configuration data file goes.
+        std::fs::create_dir_all(dir.join("configData-0123456789ab-net1.json/x")).unwrap();
+    }
+    let out = bed.run("ADD");
+    assert_eq!(out.code(), Some(5), "{}", out.stdout);
+    let msg = out.json()["msg"].as_str().unwrap_or_default().to_string();
+    assert!(msg.starts_with(step), "the error names the step: {msg}");
+    let s = VppState::read(bed.mock.socket()).unwrap();
+    assert!(s.is_pristine(), "left on the vswitch: {s:?}");
+    let left = leftovers(&[&bed.dirs.data, &bed.dirs.ipam]);
+    assert!(left.is_empty(), "left: {left:?}");
+}

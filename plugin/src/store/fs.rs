@@ -97,11 +97,17 @@ pub fn read_no_follow(path: &Path) -> io::Result<Option<Vec<u8>>> {
     Ok(Some(buf))
 }
 
-/// Removes a file (or a symlink itself, never its target); missing is fine.
+/// Removes a file (or a symlink itself, never its target). Missing is fine, and so is
+/// a directory or a non-directory parent in the way: then there is no file of ours there.
 pub fn remove_file(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound
+                || matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::EISDIR)) =>
+        {
+            Ok(())
+        }
+        other => other,
     }
 }
 
