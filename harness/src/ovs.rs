@@ -20,12 +20,18 @@ fn script() -> PathBuf {
 impl OvsServer {
     /// mock-ovsdb serving `dir/db.sock` (vhost-user sockets in `dir`).
     pub fn mock(dir: &Path) -> Result<OvsServer> {
+        OvsServer::mock_with(dir, &[])
+    }
+
+    /// mock-ovsdb with extra arguments (e.g. `--fault fail:transact:5`).
+    pub fn mock_with(dir: &Path, args: &[&str]) -> Result<OvsServer> {
         std::fs::create_dir_all(dir)?;
         let socket = dir.join("db.sock");
         let child = Command::new(bins::binary("mock-ovsdb", "mock-ovsdb")?)
             .arg("--socket")
             .arg(&socket)
-            .args(["--log-level", "warn"])
+            .args(["--log-level", "error"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()

@@ -261,3 +261,48 @@ fn a_file_that_cannot_be_written(#[case] step: &str) {
     let left = leftovers(&[&bed.dirs.data, &bed.dirs.ipam]);
     assert!(left.is_empty(), "left: {left:?}");
 }
+
+/// The same for an ovs-dpdk host on mock-ovsdb: the transaction that adds the port
+/// refused, or OVSDB stalling or dropping the connection there: ADD fails and the bridge
+/// it had just created is gone again.
+#[rstest]
+#[case::refused("fail:transact:5:constraint violation", 100)]
+#[case::stalled("stall:transact:5", 11)]
+#[case::dropped("drop:transact:5", 11)]
+fn ovsdb_misbehaving_mid_add(#[case] fault: &str, #[case] code: u64) {
+    use harness::ovs::OvsServer;
+    let root = tempfile::Builder::new()
+        .prefix("of")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let ovs = OvsServer::mock_with(&root.path().join("o"), &["--fault", fault]).unwrap();
+    let conf = json!({
+        "cniVersion": "1.0.0", "type": "userspace", "name": "ovs-faults",
+        "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
+                 "bridge": {"bridgeName": "br-f"}, "apiSocket": ovs.socket()},
+        "sharedDir": root.path().join("s"), "dataDir": root.path().join("d"), "timeoutMs": 500
+    });
+    let netns = root.path().join("netns");
+    std::fs::write(&netns, b"").unwrap();
+    let plugin = bins::binary("userspace-cni", "userspace").unwrap();
+    let call = PluginCall::new(
+        &plugin,
+        &bins::cni_path(&[]),
+        "0123456789abcdef",
+        &netns.display().to_string(),
+        "net1",
+    );
+    let out = call.run("ADD", &conf).unwrap();
+    assert_eq!(out.code(), Some(code), "{}", out.stdout);
+    assert_eq!(
+        ovs.vsctl(&["list-br"]).unwrap(),
+        "",
+        "the bridge ADD created is gone"
+    );
+    assert_eq!(
+        ovs.vsctl(&["--columns=name", "list", "Interface"]).unwrap(),
+        ""
+    );
+    let left = leftovers(&[&root.path().join("s"), &root.path().join("d")]);
+    assert!(left.is_empty(), "left: {left:?}");
+}

@@ -16,10 +16,11 @@
 //! evaluates once (timeouts are not waited out), data lives in memory only.
 
 pub mod db;
+pub mod faults;
 pub mod monitor;
 pub mod schema;
 pub mod server;
 pub mod transact;
 pub mod vswitchd;
 
-pub use server::{serve, Server};
+pub use server::{serve, serve_with_faults, Server};

@@ -19,6 +19,11 @@ struct Args {
     /// Where dpdkvhostuser sockets appear (default: the socket's directory).
     #[arg(long)]
     run_dir: Option<PathBuf>,
+    /// Misbehave for tests: ACTION:METHOD[:N[:ERROR]] with ACTION fail (a `transact` then
+    /// commits nothing), stall, drop or exit, at the Nth request of METHOD (or `*`).
+    /// Repeatable.
+    #[arg(long = "fault")]
+    faults: Vec<mock_ovsdb::faults::Fault>,
     /// Log filter, to stderr.
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -63,7 +68,8 @@ fn main() {
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
     }
-    let server = match mock_ovsdb::serve(&args.socket, schema, &run_dir) {
+    let faults = mock_ovsdb::faults::Faults::new(args.faults.clone());
+    let server = match mock_ovsdb::serve_with_faults(&args.socket, schema, &run_dir, faults) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("mock-ovsdb: cannot serve on {}: {e}", args.socket.display());

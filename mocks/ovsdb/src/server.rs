@@ -15,6 +15,7 @@ use ovsdb::stream::JsonStream;
 use serde_json::{json, Value};
 
 use crate::db::{default_row, new_uuid, Tables};
+use crate::faults::{Action, Faults};
 use crate::monitor::Monitor;
 use crate::schema::Schema;
 use crate::transact::transact;
@@ -171,7 +172,13 @@ fn handle(state: &Mutex<State>, conn: u64, method: &str, params: &Value) -> Resu
     }
 }
 
-fn serve_client(state: Arc<Mutex<State>>, stream: UnixStream, conn: u64) -> std::io::Result<()> {
+fn serve_client(
+    state: Arc<Mutex<State>>,
+    faults: Arc<Faults>,
+    stream: UnixStream,
+    conn: u64,
+) -> std::io::Result<()> {
+    let mut stalled = false;
     let writer: Writer = Arc::new(Mutex::new(stream.try_clone()?));
     state
         .lock()
@@ -197,7 +204,34 @@ fn serve_client(state: Arc<Mutex<State>>, stream: UnixStream, conn: u64) -> std:
                 Err(e) => return Err(std::io::Error::other(e.to_string())),
             };
             match Message::from_json(v) {
+                Ok(Message::Request { .. }) if stalled => {}
                 Ok(Message::Request { id, method, params }) => {
+                    match faults.check(&method) {
+                        None => {}
+                        Some(Action::Fail(error)) => {
+                            tracing::warn!("fault: failing {method}");
+                            let reply = if method == "transact" {
+                                Message::Reply {
+                                    id,
+                                    result: json!([{"error": error, "details": "injected by mock-ovsdb --fault"}]),
+                                }
+                            } else {
+                                Message::Error {
+                                    id,
+                                    error: json!(error),
+                                }
+                            };
+                            write(&writer, &reply)?;
+                            continue;
+                        }
+                        Some(Action::Stall) => {
+                            tracing::warn!("fault: {method} and everything after it get no reply");
+                            stalled = true;
+                            continue;
+                        }
+                        Some(Action::Drop) => return Ok(()),
+                        Some(Action::Exit) => std::process::exit(3),
+                    }
                     let reply = match handle(&state, conn, &method, &params) {
                         Ok(result) => Message::Reply { id, result },
                         Err(error) => Message::Error { id, error },
@@ -226,6 +260,17 @@ pub struct Server {
 
 /// Serves `schema` on `path`; vhost-user sockets go to `run_dir`.
 pub fn serve(path: &Path, schema: Schema, run_dir: &Path) -> std::io::Result<Server> {
+    serve_with_faults(path, schema, run_dir, Faults::default())
+}
+
+/// Like [`serve`], misbehaving as `faults` say.
+pub fn serve_with_faults(
+    path: &Path,
+    schema: Schema,
+    run_dir: &Path,
+    faults: Faults,
+) -> std::io::Result<Server> {
+    let faults = Arc::new(faults);
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     std::fs::create_dir_all(run_dir)?;
@@ -241,7 +286,7 @@ pub fn serve(path: &Path, schema: Schema, run_dir: &Path) -> std::io::Result<Ser
     let state = Arc::new(Mutex::new(State::new(schema, run_dir)));
     let stop = Arc::new(AtomicBool::new(false));
     let accept = {
-        let (state, stop) = (state.clone(), stop.clone());
+        let (state, stop, faults) = (state.clone(), stop.clone(), faults.clone());
         std::thread::Builder::new()
             .name("ovsdb-accept".into())
             .spawn(move || {
@@ -251,12 +296,12 @@ pub fn serve(path: &Path, schema: Schema, run_dir: &Path) -> std::io::Result<Ser
                         break;
                     }
                     let Ok(s) = s else { continue };
-                    let state = state.clone();
+                    let (state, faults) = (state.clone(), faults.clone());
                     let conn = CONN.fetch_add(1, Ordering::SeqCst);
                     let _ = std::thread::Builder::new()
                         .name(format!("ovsdb-client-{conn}"))
                         .spawn(move || {
-                            if let Err(e) = serve_client(state, s, conn) {
+                            if let Err(e) = serve_client(state, faults, s, conn) {
                                 tracing::debug!("client {conn}: {e}");
                             }
                         });
