@@ -62,8 +62,9 @@ impl Bed {
         assert!(left.is_empty(), "{what}: left on disk: {left:?}");
     }
 
-    /// Runs the plugin and kills it (SIGKILL) after `after`, unless it ended first.
-    fn run_killed(&self, command: &str, after: Duration) {
+    /// Runs the plugin and kills it (SIGKILL) after `after`; false when it had ended by
+    /// itself before that.
+    fn run_killed(&self, command: &str, after: Duration) -> bool {
         let mut child = Command::new(&self.call.plugin)
             .env_clear()
             .env("CNI_COMMAND", command)
@@ -84,8 +85,10 @@ impl Bed {
             .write_all(&serde_json::to_vec(&self.conf).unwrap())
             .unwrap();
         std::thread::sleep(after);
+        let ended = child.try_wait().ok().flatten().is_some();
         let _ = child.kill();
         let _ = child.wait();
+        !ended
     }
 }
 
@@ -153,29 +156,40 @@ fn the_vswitch_crashing_mid_add_leaves_a_record_that_del_finishes() {
     bed.assert_clean("DEL after the crash");
 }
 
-/// Requests ADD (and DEL) make on a host with no other attachment: dumps with their
-/// control_ping, creates, membership, admin up.
-const REQUESTS: u32 = 9;
+/// Requests ADD makes on an empty host: memif socket, memif, bridge (created, or found to
+/// exist), membership, admin up.
+const ADD_REQUESTS: u32 = 5;
+/// Requests DEL makes with ADD's record: the socket table (dump and control_ping), the
+/// interface (dump and control_ping), memif delete, socket delete, the bridge (dump and
+/// control_ping), bridge delete.
+const DEL_REQUESTS: u32 = 9;
 
-/// The plugin killed (SIGKILL) while it waits on each successive vswitch request of ADD,
-/// then of DEL: the next DEL removes everything.
-#[rstest]
-fn killed_at_any_point(
-    #[values(1, 2, 3, 4, 5, 6, 7, 8, 9)] nth: u32,
-    #[values("ADD", "DEL")] at: &str,
-) {
-    let at_request = if at == "ADD" { nth } else { REQUESTS + nth };
+/// Kills the plugin (SIGKILL) while it waits on its `nth` vswitch request of `at`, then
+/// checks that the next DEL removes everything.
+fn kill_at(nth: u32, at: &str) {
+    assert!(
+        nth <= if at == "ADD" {
+            ADD_REQUESTS
+        } else {
+            DEL_REQUESTS
+        }
+    );
+    let at_request = if at == "ADD" { nth } else { ADD_REQUESTS + nth };
     let fault = format!("stall:*:{at_request}");
-    let bed = Bed::new(&[&fault], 60_000);
+    let bed = Bed::new(&[&fault], 3000);
     if at == "DEL" {
         let added = bed.run("ADD");
         assert!(
             added.success,
-            "ADD makes {REQUESTS} requests: {}",
+            "ADD made more than {ADD_REQUESTS} requests: {}",
             added.stdout
         );
     }
-    bed.run_killed(at, Duration::from_millis(800));
+    let killed = bed.run_killed(at, Duration::from_millis(800));
+    assert!(
+        killed,
+        "{at} made fewer than {nth} requests: update ADD_REQUESTS/DEL_REQUESTS"
+    );
     let out = bed.run("DEL");
     assert!(
         out.success,
@@ -183,6 +197,18 @@ fn killed_at_any_point(
         out.stdout
     );
     bed.assert_clean(&format!("killed at request {nth} of {at}"));
+}
+
+/// The plugin killed at each vswitch request of ADD: the next DEL removes everything.
+#[rstest]
+fn killed_during_add(#[values(1, 2, 3, 4, 5)] nth: u32) {
+    kill_at(nth, "ADD");
+}
+
+/// The plugin killed at each vswitch request of DEL: the next DEL finishes the job.
+#[rstest]
+fn killed_during_del(#[values(1, 2, 3, 4, 5, 6, 7, 8, 9)] nth: u32) {
+    kill_at(nth, "DEL");
 }
 
 /// 64 ADDs at once on one bridge, then 64 DELs: all succeed, the bridge is made once and
