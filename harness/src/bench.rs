@@ -279,29 +279,18 @@ fn ovs_rows(n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String>) {
                 .take(4)
                 .collect();
             let id = format!("o{short}{i:07x}abcd");
+            let netns = netns.display().to_string();
+            let call = |command: &str| -> Result<Sample> {
+                let (out, sample, ok) = exec(&plugin, command, &id, &netns, &cni_path, &conf)?;
+                if ok {
+                    Ok(sample)
+                } else {
+                    Err(Error::Check(format!("{command}: {out}")))
+                }
+            };
             let start = Instant::now();
-            let (out, a, ok) = exec(
-                &plugin,
-                "ADD",
-                &id,
-                &netns.display().to_string(),
-                &cni_path,
-                &conf,
-            )?;
-            if !ok {
-                return Err(Error::Check(format!("ADD: {out}")));
-            }
-            let (out, d, ok) = exec(
-                &plugin,
-                "DEL",
-                &id,
-                &netns.display().to_string(),
-                &cni_path,
-                &conf,
-            )?;
-            if !ok {
-                return Err(Error::Check(format!("DEL: {out}")));
-            }
+            let a = call("ADD")?;
+            let d = call("DEL")?;
             ours.push(Sample {
                 wall: start.elapsed(),
                 max_rss_kib: a.max_rss_kib.max(d.max_rss_kib),
