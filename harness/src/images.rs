@@ -56,6 +56,8 @@ fn context(bin_dir: &Path) -> Result<Vec<u8>> {
         ENV VPP_API_SOCKET=/run/vpp/api.sock USRSP_SHARED_DIR=/var/lib/cni/usrspcni\n\
         CMD [\"/bin/mock-vpp\", \"--api-socket\", \"/run/vpp/api.sock\"]\n";
     let mut tar = tar::Builder::new(Vec::new());
+    // Docker cannot read GNU sparse entries, and a fresh linker output may have holes.
+    tar.sparse(false);
     let mut header = tar::Header::new_gnu();
     header.set_size(dockerfile.len() as u64);
     header.set_mode(0o644);
