@@ -8,6 +8,7 @@
 #   - openvswitch-switch, openvswitch-switch-dpdk: real ovsdb-server, ovs-vswitchd (DPDK build,
 #     for vhost-user ports) and ovs-vsctl, for the OVS engine and mock-ovsdb tests
 #   - vpp-papi (PyPI): VPP's official Python client, proves mock-vpp wire-compatible
+#   - cargo-fuzz (crates.io): runs the fuzz targets in harness/fuzz
 set -euo pipefail
 
 apt_packages=(containernetworking-plugins golang-go golang-github-appc-cni-dev iproute2 dpdk dpdk-dev openvswitch-switch openvswitch-switch-dpdk)
@@ -27,4 +28,10 @@ PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c 'import vpp_papi' 2>/dev/null; then
     echo "ci/install-deps.sh: pip install vpp-papi" >&2
     "$PYTHON" -m pip install -q vpp-papi
+fi
+
+# cargo-fuzz (crates.io): the coverage-guided fuzz targets in harness/fuzz (ci/fuzz.sh).
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    echo "ci/install-deps.sh: cargo install cargo-fuzz" >&2
+    cargo install -q --locked cargo-fuzz
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, then formatting, lints, every Rust test
-# (unit, property, integration against mock-vpp, real host-local, vpp_papi and the
-# libcni runtime client).
+# (unit, property, integration against mock-vpp, mock-ovsdb, real OVS-DPDK, dpdk-testpmd,
+# real host-local, vpp_papi, the libcni runtime client, Docker and netns scenarios), and a
+# short run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,3 +13,4 @@ cargo clippy --workspace --all-targets -- -D warnings
 # The end-to-end tests exec the real binaries, so build them first.
 cargo build --workspace --bins
 cargo test --workspace
+ci/fuzz.sh 10

@@ -213,7 +213,7 @@ impl Message {
         let msg = match get_u16(b, 0) {
             TYPE_ACK => Message::Ack,
             TYPE_HELLO => Message::Hello(Hello {
-                name: get_str(b, 2, NAME_LEN),
+                name: get_str(b, 2, NAME_LEN)?,
                 min_version: get_u16(b, 34),
                 max_version: get_u16(b, 36),
                 max_region: get_u16(b, 38),
@@ -225,8 +225,8 @@ impl Message {
                 version: get_u16(b, 2),
                 id: get_u32(b, 4),
                 mode: b[8],
-                secret: get_str(b, 9, SECRET_LEN),
-                name: get_str(b, 33, NAME_LEN),
+                secret: get_str(b, 9, SECRET_LEN)?,
+                name: get_str(b, 33, NAME_LEN)?,
             }),
             TYPE_ADD_REGION => {
                 let mut size = [0u8; 8];
@@ -249,14 +249,14 @@ impl Message {
                 private_hdr_size: get_u16(b, 13),
             }),
             TYPE_CONNECT => Message::Connect {
-                if_name: get_str(b, 2, NAME_LEN),
+                if_name: get_str(b, 2, NAME_LEN)?,
             },
             TYPE_CONNECTED => Message::Connected {
-                if_name: get_str(b, 2, NAME_LEN),
+                if_name: get_str(b, 2, NAME_LEN)?,
             },
             TYPE_DISCONNECT => Message::Disconnect(Disconnect {
                 code: get_u32(b, 2),
-                reason: get_str(b, 6, REASON_LEN),
+                reason: get_str(b, 6, REASON_LEN)?,
             }),
             other => return Err(Error::UnknownMessageType(other)),
         };
@@ -291,10 +291,13 @@ fn put_str(b: &mut [u8], off: usize, len: usize, s: &str) {
     b[off..off + n].copy_from_slice(&bytes[..n]);
 }
 
-fn get_str(b: &[u8], off: usize, len: usize) -> String {
+/// A NUL-padded text field. Text that is not UTF-8 is refused rather than replaced: a
+/// lossy decode would let two different secrets compare equal.
+fn get_str(b: &[u8], off: usize, len: usize) -> Result<String> {
     let field = &b[off..off + len];
     let end = field.iter().position(|&c| c == 0).unwrap_or(len);
-    String::from_utf8_lossy(&field[..end]).into_owned()
+    String::from_utf8(field[..end].to_vec())
+        .map_err(|_| Error::Protocol(format!("text field at byte {off} is not UTF-8")))
 }
 
 #[cfg(test)]
