@@ -238,3 +238,43 @@ fn re_adding_the_same_attachment_replaces_it() {
     ok(call.run("DEL", &conf).unwrap(), "DEL");
     bed.assert_clean();
 }
+
+/// Files and directories the plugin makes are private (0700 / 0600), or group-readable
+/// for the vhost `group` when one is asked for.
+#[test]
+fn file_modes_and_the_vhost_group() {
+    use std::os::unix::fs::MetadataExt;
+    let bed = Bed::new();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o777;
+    let conf = bed.conf("1.0.0");
+    let call = bed.call(&id(1));
+    ok(call.run("ADD", &conf).unwrap(), "ADD");
+    let dir = bed.dirs.shared.join(&id(1)[..12]);
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(
+        mode(&dir.join(format!("configData-{}-net1.json", &id(1)[..12]))),
+        0o600
+    );
+    assert_eq!(mode(&bed.dirs.data), 0o700);
+    ok(call.run("DEL", &conf).unwrap(), "DEL");
+
+    let mut grouped = bed.conf("1.0.0");
+    grouped["host"]["iftype"] = json!("vhostuser");
+    grouped["host"].as_object_mut().unwrap().remove("memif");
+    grouped["host"]["vhost"] = json!({"group": "root"});
+    grouped["container"] = json!({"engine": "vpp"});
+    let call = bed.call(&id(2));
+    ok(call.run("ADD", &grouped).unwrap(), "ADD with a group");
+    let dir = bed.dirs.shared.join(&id(2)[..12]);
+    assert_eq!(mode(&dir), 0o750);
+    let data = dir.join(format!("configData-{}-net1.json", &id(2)[..12]));
+    assert_eq!(mode(&data), 0o640);
+    assert_eq!(std::fs::metadata(&data).unwrap().gid(), 0);
+    ok(call.run("DEL", &grouped).unwrap(), "DEL");
+
+    let mut unknown = grouped.clone();
+    unknown["host"]["vhost"] = json!({"group": "no-such-group"});
+    let out = bed.call(&id(3)).run("ADD", &unknown).unwrap();
+    assert_eq!(out.code(), Some(7), "{}", out.stdout);
+    bed.assert_clean();
+}
