@@ -14,3 +14,4 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo build --workspace --bins
 cargo test --workspace
 ci/fuzz.sh 10
+ci/leak-check.sh

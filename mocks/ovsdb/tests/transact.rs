@@ -194,3 +194,30 @@ fn mutations_and_vswitchd() {
     assert_eq!(r[1]["rows"][0]["cur_cfg"], r[1]["rows"][0]["next_cfg"]);
     assert!(dir.path().join("v1").exists());
 }
+
+/// Garbage or an endless message from one client ends only that client's connection.
+#[test]
+fn malformed_input_ends_only_that_connection() {
+    use std::io::{Read, Write};
+    let (_d, s, mut c) = server();
+    let mut bad = std::os::unix::net::UnixStream::connect(s.path()).unwrap();
+    bad.write_all(b"{]").unwrap();
+    bad.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        bad.read(&mut buf).unwrap_or(0),
+        0,
+        "the server closes a garbled stream"
+    );
+    let mut huge = std::os::unix::net::UnixStream::connect(s.path()).unwrap();
+    let chunk = vec![b'['; 1 << 20];
+    let mut sent = 0;
+    while sent < 20 << 20 {
+        match huge.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    c.echo().unwrap();
+    assert_eq!(c.list_dbs().unwrap(), vec!["Open_vSwitch"]);
+}
