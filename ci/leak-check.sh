@@ -11,8 +11,13 @@ if command -v docker >/dev/null 2>&1; then
         [ -n "$c" ] && left+=("container $c")
     done < <(docker ps -aq --filter label=userspace-cni.harness.run 2>/dev/null)
 fi
-for p in mock-vpp mock-ovsdb dpdk-testpmd ovs-vswitchd ovsdb-server; do
+for p in mock-vpp mock-ovsdb dpdk-testpmd; do
     pids=$(pgrep -x "$p" 2>/dev/null | tr '\n' ' ')
+    [ -n "$pids" ] && left+=("process $p ($pids)")
+done
+# OVS daemons of the tests run from private directories under /tmp (a system OVS is not ours).
+for p in ovsdb-server ovs-vswitchd; do
+    pids=$(pgrep -f "^[^ ]*$p.* (unix:)?/tmp/" 2>/dev/null | tr '\n' ' ')
     [ -n "$pids" ] && left+=("process $p ($pids)")
 done
 for d in /tmp/usrsp-run* /tmp/usrsp-demo* /tmp/usrsp-pod* /tmp/usrsp-bench*; do
