@@ -1,14 +1,14 @@
 // cni-runtime drives CNI plugins the way a container runtime does, through the upstream
 // libcni: network config lists, prevResult chaining, the result cache, CNI_* variables.
-// It also speaks CNI 1.1 (GC, STATUS, "1.1.0" configs), which this libcni predates.
+// It also speaks what this libcni (v1.1.2) predates: CNI 1.1 GC and STATUS, and configs
+// at cniVersion 1.1.0.
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,164 +18,129 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 )
 
-const notByPlugin = "raised by cni-runtime, not by a plugin"
+const usage = `usage: cni-runtime add|check|del|status|gc|version --conf FILE [flags]`
 
+// options are the command-line flags.
 type options struct {
-	conf, cacheDir, cniPath, netns, containerID, ifName, args, capArgs string
-	valid                                                              []string
-	verbose                                                            bool
-	timeout                                                            time.Duration
+	conf        string
+	cacheDir    string
+	cniPath     string
+	netns       string
+	containerID string
+	ifName      string
+	args        string
+	capArgs     string
+	valid       []string
+	verbose     bool
+	timeout     time.Duration
 }
 
-type listFlag struct{ values *[]string }
+// repeated collects every value of a flag given several times.
+type repeated []string
 
-func (l listFlag) String() string     { return "" }
-func (l listFlag) Set(v string) error { *l.values = append(*l.values, v); return nil }
-
-// failure is printed as a CNI error; plugin errors exit 1, the runtime's own exit 2.
-type failure struct {
-	err      *types.Error
-	byPlugin bool
-}
-
-func (f *failure) Error() string { return f.err.Msg }
-
-func runtimeError(code uint, format string, a ...interface{}) error {
-	return &failure{err: &types.Error{Code: code, Msg: fmt.Sprintf(format, a...), Details: notByPlugin}}
-}
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: cni-runtime add|check|del|status|gc|version --conf FILE [flags]")
-		os.Exit(2)
+	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
+		fmt.Fprintln(os.Stderr, usage)
+		report("", refuse(types.ErrInvalidEnvironmentVariables, "no command given"))
 	}
 	verb := os.Args[1]
-	var o options
-	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
-	fs.StringVar(&o.conf, "conf", "", "network config (.conf or .conflist)")
-	fs.StringVar(&o.cacheDir, "cache-dir", "/var/lib/cni", "libcni result cache")
-	fs.StringVar(&o.cniPath, "cni-path", os.Getenv("CNI_PATH"), "plugin directories, colon separated")
-	fs.StringVar(&o.netns, "netns", "", "network namespace path, or a name under /var/run/netns")
-	fs.StringVar(&o.containerID, "container-id", "", "container id")
-	fs.StringVar(&o.ifName, "ifname", "eth0", "interface name")
-	fs.StringVar(&o.args, "args", "", "CNI_ARGS, K=V;K2=V2")
-	fs.StringVar(&o.capArgs, "capability-args", "", "runtimeConfig capability arguments (JSON)")
-	fs.Var(listFlag{&o.valid}, "valid", "GC: an attachment to keep, ID/IFNAME (repeatable)")
-	fs.BoolVar(&o.verbose, "verbose", false, "log every plugin call to stderr")
-	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "bound on the whole operation")
-	if err := fs.Parse(os.Args[2:]); err != nil {
-		report(runtimeError(4, "%v", err))
+	o, err := parseFlags(verb, os.Args[2:])
+	if err != nil {
+		report(verb, err)
 	}
-	report(run(verb, &o))
+	report(verb, run(verb, o))
 }
 
-// report prints the outcome and exits.
-func report(err error) {
-	if err == nil {
-		os.Exit(0)
+func parseFlags(verb string, argv []string) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("cni-runtime "+verb, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.conf, "conf", "", "network config: a .conf (one plugin) or a conflist")
+	fs.StringVar(&o.cacheDir, "cache-dir", libcni.CacheDir, "libcni's result cache directory")
+	fs.StringVar(&o.cniPath, "cni-path", envOr("CNI_PATH", "/opt/cni/bin:/usr/lib/cni"), "plugin directories, colon separated")
+	fs.StringVar(&o.netns, "netns", "", "network namespace: a path, or a name under /var/run/netns")
+	fs.StringVar(&o.containerID, "container-id", "", "container ID")
+	fs.StringVar(&o.ifName, "ifname", "eth0", "interface name inside the container")
+	fs.StringVar(&o.args, "args", "", "CNI_ARGS as K=V;K2=V2")
+	fs.StringVar(&o.capArgs, "capability-args", "", "capability arguments (runtimeConfig), a JSON object")
+	fs.Var((*repeated)(&o.valid), "valid", "gc: an attachment to keep, ID/IFNAME (repeatable)")
+	fs.BoolVar(&o.verbose, "verbose", false, "log every plugin call (env, stdin, stdout) to stderr")
+	fs.DurationVar(&o.timeout, "timeout", time.Minute, "bound on the whole command")
+	if err := fs.Parse(argv); err != nil {
+		return nil, refuse(types.ErrInvalidEnvironmentVariables, "%v", err)
 	}
-	var f *failure
-	if !errors.As(err, &f) {
-		f = &failure{err: &types.Error{Code: 0, Msg: err.Error(), Details: notByPlugin}}
+	if fs.NArg() > 0 {
+		return nil, refuse(types.ErrInvalidEnvironmentVariables, "unexpected argument %q", fs.Arg(0))
 	}
-	out, _ := json.Marshal(f.err)
-	fmt.Println(string(out))
-	if f.byPlugin {
-		os.Exit(1)
+	if o.conf == "" {
+		return nil, refuse(types.ErrInvalidEnvironmentVariables, "--conf is required")
 	}
-	os.Exit(2)
+	return o, nil
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
 }
 
 func run(verb string, o *options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	if o.conf == "" {
-		return runtimeError(4, "--conf is required")
-	}
-	raw, err := os.ReadFile(o.conf)
-	if err != nil {
-		return runtimeError(0, "reading %s: %v", o.conf, err)
-	}
-	list, version, err := loadList(raw)
-	if err != nil {
-		return runtimeError(1, "%v", err)
-	}
-	exec := &pluginExec{verbose: o.verbose, version: version}
-	paths := filepath.SplitList(o.cniPath)
-	cni := libcni.NewCNIConfigWithCacheDir(paths, o.cacheDir, exec)
-	rt, err := runtimeConf(o)
+
+	net, err := loadNetwork(o.conf)
 	if err != nil {
 		return err
 	}
+	paths := filepath.SplitList(o.cniPath)
+	exec := newPluginExec(net.version, o.verbose)
+	cni := libcni.NewCNIConfigWithCacheDir(paths, o.cacheDir, exec)
+
 	switch verb {
-	case "add":
-		result, err := cni.AddNetworkList(ctx, list, rt)
+	case "add", "check", "del":
+		rt, err := runtimeConf(o)
 		if err != nil {
-			return classify(err)
+			return err
 		}
-		return printResult(result, version)
-	case "check":
-		return classify(cni.CheckNetworkList(ctx, list, rt))
-	case "del":
-		return classify(cni.DelNetworkList(ctx, list, rt))
+		return attach(ctx, verb, cni, exec, net, rt)
 	case "status":
-		return status(ctx, exec, list, paths, version)
+		return status(ctx, exec, net, paths)
 	case "gc":
-		return gc(ctx, cni, exec, list, paths, o, version)
+		valid, err := parseValid(o.valid)
+		if err != nil {
+			return err
+		}
+		return gc(ctx, cni, exec, net, paths, o.cacheDir, valid)
 	case "version":
-		return versions(ctx, exec, list, paths)
+		return versions(ctx, exec, net, paths)
 	}
-	return runtimeError(4, "unknown command %q", verb)
+	return refuse(types.ErrInvalidEnvironmentVariables, "unknown command %q (%s)", verb, usage)
 }
 
+// runtimeConf is what libcni needs to know about one attachment.
 func runtimeConf(o *options) (*libcni.RuntimeConf, error) {
-	netns := o.netns
-	if netns != "" && !strings.Contains(netns, "/") {
-		netns = filepath.Join("/var/run/netns", netns)
+	rt := &libcni.RuntimeConf{ContainerID: o.containerID, NetNS: o.netns, IfName: o.ifName}
+	if rt.NetNS != "" && !strings.ContainsRune(rt.NetNS, '/') {
+		rt.NetNS = filepath.Join("/var/run/netns", rt.NetNS)
 	}
-	rt := &libcni.RuntimeConf{ContainerID: o.containerID, NetNS: netns, IfName: o.ifName}
 	for _, kv := range strings.Split(o.args, ";") {
 		if kv == "" {
 			continue
 		}
-		parts := strings.SplitN(kv, "=", 2)
-		if len(parts) != 2 {
-			return nil, runtimeError(4, "--args: %q is not K=V", kv)
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, refuse(types.ErrInvalidEnvironmentVariables, "--args: %q is not K=V", kv)
 		}
-		rt.Args = append(rt.Args, [2]string{parts[0], parts[1]})
+		rt.Args = append(rt.Args, [2]string{k, v})
 	}
 	if o.capArgs != "" {
-		if err := json.Unmarshal([]byte(o.capArgs), &rt.CapabilityArgs); err != nil {
-			return nil, runtimeError(4, "--capability-args: %v", err)
+		if err := unmarshalObject([]byte(o.capArgs), &rt.CapabilityArgs); err != nil {
+			return nil, refuse(types.ErrDecodingFailure, "--capability-args: %v", err)
 		}
 	}
 	return rt, nil
-}
-
-// classify turns a plugin's CNI error into a plugin failure, anything else into ours.
-func classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	var te *types.Error
-	if errors.As(err, &te) && te.Details != notByPlugin {
-		return &failure{err: te, byPlugin: true}
-	}
-	return runtimeError(0, "%v", err)
-}
-
-// printResult prints the result indented, in the version the config asked for.
-func printResult(result types.Result, version string) error {
-	data, err := json.Marshal(result)
-	if err != nil {
-		return runtimeError(0, "encoding result: %v", err)
-	}
-	var m map[string]interface{}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return runtimeError(0, "decoding result: %v", err)
-	}
-	m["cniVersion"] = version
-	out, _ := json.MarshalIndent(m, "", "    ")
-	fmt.Println(string(out))
-	return nil
 }

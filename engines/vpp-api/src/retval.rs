@@ -18,11 +18,17 @@ errors! {
     UNSPECIFIED = -1, "Unspecified Error";
     INVALID_SW_IF_INDEX = -2, "Invalid sw_if_index";
     NO_SUCH_ENTRY = -6, "No such entry";
+    INVALID_VALUE = -7, "Invalid value";
+    UNIMPLEMENTED = -9, "Unimplemented";
     SYSCALL_ERROR_1 = -11, "System call error #1";
     SYSCALL_ERROR_2 = -12, "System call error #2";
     SYSCALL_ERROR_3 = -13, "System call error #3";
+    SYSCALL_ERROR_4 = -14, "System call error #4";
+    ADDRESS_LENGTH_MISMATCH = -59, "Address length mismatch";
     ADDRESS_NOT_FOUND_FOR_INTERFACE = -60, "Address not found for interface";
     SUBIF_ALREADY_EXISTS = -68, "Subinterface already exists";
+    INVALID_INTERFACE = -71, "Invalid interface";
+    INVALID_VLAN_TAG_COUNT = -72, "Invalid number of tags for requested operation";
     INVALID_ARGUMENT = -73, "Invalid argument";
     UNEXPECTED_INTF_STATE = -74, "Unexpected interface state";
     IF_ALREADY_EXISTS = -79, "Interface already exists";

@@ -1,277 +1,152 @@
 //! Frames per second through mock-vpp's L2 bridge between two memif interfaces, next to
-//! DPDK testpmd forwarding over memif on the same machine in the same run; and ping
-//! round-trip time through the bridge. `cargo bench -p mock-vpp --bench bridge`.
-//! Set BENCH_JSON=FILE to also get the figures as JSON.
+//! DPDK testpmd forwarding over memif on the same machine in the same run, and ping
+//! round-trip times through the bridge.
+//!
+//! `cargo bench -p mock-vpp --bench bridge` prints a table; with `BENCH_JSON=FILE` the
+//! figures are also written to FILE as JSON. Takes about half a minute.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+#[path = "bridge/mock.rs"]
+mod mock;
+#[path = "bridge/testpmd.rs"]
+mod testpmd;
 
-use memif::{Slave, SlaveConfig, SocketAddr};
-use serde_json::json;
-use vpp_api::messages::*;
-use vpp_api::types::{IfStatusFlags, L2PortType, MemifMode, MemifRole};
-use vpp_api::wire::Prefix;
-use vpp_api::Client;
+use std::time::Duration;
 
-const RUN: Duration = Duration::from_secs(3);
+use serde_json::{json, Value};
 
-fn client(s: &mock_vpp::Server) -> Client {
-    Client::connect(s.path(), "bench", Duration::from_secs(5)).unwrap()
+const FRAME_SIZES: [usize; 2] = [64, 1500];
+/// Traffic runs this long before counting starts (connections settle, caches warm).
+const WARMUP: Duration = Duration::from_secs(1);
+/// How long frames are counted.
+const WINDOW: Duration = Duration::from_secs(3);
+const PINGS: u32 = 20;
+
+/// Frames/s and frame length → Gbit/s of frame bytes (memif carries no preamble or CRC).
+fn gbps(pps: f64, len: usize) -> f64 {
+    pps * len as f64 * 8.0 / 1e9
 }
 
-fn memif(c: &mut Client, socket: &Path, role: MemifRole) -> u32 {
-    let s = c
-        .request(&MemifSocketFilenameAddDelV2 {
-            is_add: true,
-            socket_id: u32::MAX,
-            socket_filename: socket.display().to_string(),
+/// nproc and the CPU model, as /proc/cpuinfo names it.
+fn machine() -> (usize, String) {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
         })
-        .unwrap();
-    let m = c
-        .request(&MemifCreateV2 {
-            role,
-            mode: MemifMode::ETHERNET,
-            socket_id: s.socket_id,
-            ..Default::default()
-        })
-        .unwrap();
-    c.request(&SwInterfaceSetFlags {
-        sw_if_index: m.sw_if_index,
-        flags: IfStatusFlags::ADMIN_UP,
-    })
-    .unwrap();
-    m.sw_if_index
+        .unwrap_or_else(|| "unknown".into());
+    (cpus, model)
 }
 
-fn eth(dst: [u8; 6], src: [u8; 6], len: usize) -> Vec<u8> {
-    let mut f = vec![0u8; len];
-    f[..6].copy_from_slice(&dst);
-    f[6..12].copy_from_slice(&src);
-    f[12..14].copy_from_slice(&0x88b5u16.to_be_bytes());
-    f
+struct Row {
+    len: usize,
+    mock: mock::BridgeRun,
+    testpmd: testpmd::Outcome,
 }
 
-/// Frames/s from one slave to another through a host bridge domain.
-fn mock_bridge(len: usize) -> f64 {
-    let dir = tempfile::tempdir().unwrap();
-    let host = mock_vpp::serve(&dir.path().join("api.sock")).unwrap();
-    let mut c = client(&host);
-    let (a, b) = (dir.path().join("a.sock"), dir.path().join("b.sock"));
-    for s in [&a, &b] {
-        let sw = memif(&mut c, s, MemifRole::MASTER);
-        c.request(&SwInterfaceSetL2Bridge {
-            rx_sw_if_index: sw,
-            bd_id: 4,
-            port_type: L2PortType::NORMAL,
-            shg: 0,
-            enable: true,
-        })
-        .unwrap();
+impl Row {
+    fn testpmd_pps(&self) -> Option<f64> {
+        match self.testpmd {
+            testpmd::Outcome::Rate(r) => Some(r),
+            _ => None,
+        }
     }
-    let (mac_tx, mac_rx) = ([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
-    let connect = |p: &Path, name: &str| {
-        let cfg = SlaveConfig {
-            buffer_size: 2048,
-            ..SlaveConfig::new(0, name)
-        };
-        let mut s = Slave::new(SocketAddr::Path(p.to_path_buf()), cfg).unwrap();
-        s.connect(Duration::from_secs(5)).unwrap();
-        s
-    };
-    let mut tx = connect(&a, "tx");
-    let mut rx = connect(&b, "rx");
-    // Let the bridge learn both ends.
-    rx.send(&eth([0xff; 6], mac_rx, 60)).unwrap();
-    tx.send(&eth([0xff; 6], mac_tx, 60)).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    while rx.recv().ok().flatten().is_some() {}
-    let stop = Arc::new(AtomicBool::new(false));
-    let got = Arc::new(AtomicU64::new(0));
-    let receiver = {
-        let (stop, got) = (stop.clone(), got.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                match rx.recv() {
-                    Ok(Some(_)) => {
-                        got.fetch_add(1, Ordering::Relaxed);
-                    }
-                    _ => std::thread::yield_now(),
-                }
+
+    fn testpmd_text(&self) -> String {
+        match &self.testpmd {
+            testpmd::Outcome::Rate(r) => {
+                format!("{:.3} Mpps {:.2} Gbit/s", r / 1e6, gbps(*r, self.len))
             }
-        })
-    };
-    let frame = eth(mac_rx, mac_tx, len);
-    let start = Instant::now();
-    let counted_from = got.load(Ordering::Relaxed);
-    while start.elapsed() < RUN {
-        if tx.send(&frame).is_err() {
-            std::thread::yield_now();
+            testpmd::Outcome::NotInstalled => "not installed (run ci/install-deps.sh)".into(),
+            testpmd::Outcome::Failed(why) => format!("failed: {why}"),
         }
     }
-    let received = got.load(Ordering::Relaxed) - counted_from;
-    let secs = start.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    receiver.join().unwrap();
-    received as f64 / secs
-}
 
-/// testpmd txonly (memif client) into testpmd rxonly (memif server): frames/s received.
-fn testpmd(len: usize) -> Option<f64> {
-    let found = Command::new("sh")
-        .args(["-c", "command -v dpdk-testpmd"])
-        .output()
-        .ok()?;
-    if !found.status.success() {
-        return None;
+    fn ratio(&self) -> Option<f64> {
+        self.testpmd_pps().map(|t| self.mock.pps() / t)
     }
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("pmd.sock");
-    let pmd = |role: &str, mode: &str, log: &Path| {
-        let mut args = vec![
-            "-l".to_string(),
-            "0-1".into(),
-            "--no-huge".into(),
-            "-m".into(),
-            "512".into(),
-            "--no-pci".into(),
-            format!("--file-prefix=bench{role}{}", std::process::id()),
-            format!(
-                "--vdev=net_memif0,role={role},socket={},socket-abstract=no",
-                sock.display()
-            ),
-            "--".into(),
-            "--total-num-mbufs=16384".into(),
-            format!("--forward-mode={mode}"),
-            "--auto-start".into(),
-            "--stats-period=1".into(),
-        ];
-        if mode == "txonly" {
-            args.push(format!("--txpkts={len}"));
-        }
-        Command::new("dpdk-testpmd")
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(log).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let (rx_log, tx_log) = (dir.path().join("rx.log"), dir.path().join("tx.log"));
-    let mut rx = pmd("server", "rxonly", &rx_log);
-    let t0 = Instant::now();
-    while !sock.exists() && t0.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut tx = pmd("client", "txonly", &tx_log);
-    std::thread::sleep(Duration::from_secs(2));
-    let rx_before = rx_packets(&std::fs::read_to_string(&rx_log).unwrap_or_default());
-    let start = Instant::now();
-    std::thread::sleep(RUN);
-    let rx_after = rx_packets(&std::fs::read_to_string(&rx_log).unwrap_or_default());
-    let secs = start.elapsed().as_secs_f64();
-    for c in [&mut tx, &mut rx] {
-        // SAFETY: kill(2) on our own child.
-        unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
-        let _ = c.wait();
-    }
-    Some(rx_after.saturating_sub(rx_before) as f64 / secs)
-}
 
-fn rx_packets(log: &str) -> u64 {
-    log.lines()
-        .filter_map(|l| l.split("RX-packets:").nth(1))
-        .filter_map(|r| r.split_whitespace().next()?.parse().ok())
-        .max()
-        .unwrap_or(0)
-}
-
-/// Ping RTTs (ms) between two pods through a host bridge.
-fn ping_rtt() -> Vec<f64> {
-    let dir = tempfile::tempdir().unwrap();
-    let host = mock_vpp::serve(&dir.path().join("host.sock")).unwrap();
-    let pods = [
-        mock_vpp::serve(&dir.path().join("p1.sock")).unwrap(),
-        mock_vpp::serve(&dir.path().join("p2.sock")).unwrap(),
-    ];
-    let mut hc = client(&host);
-    let mut pod_sw = Vec::new();
-    for (n, pod) in pods.iter().enumerate() {
-        let sock = dir.path().join(format!("m{n}.sock"));
-        let sw = memif(&mut hc, &sock, MemifRole::MASTER);
-        hc.request(&SwInterfaceSetL2Bridge {
-            rx_sw_if_index: sw,
-            bd_id: 4,
-            port_type: L2PortType::NORMAL,
-            shg: 0,
-            enable: true,
-        })
-        .unwrap();
-        let mut pc = client(pod);
-        let psw = memif(&mut pc, &sock, MemifRole::SLAVE);
-        pc.request(&SwInterfaceAddDelAddress {
-            sw_if_index: psw,
-            is_add: true,
-            del_all: false,
-            prefix: Prefix::new(format!("10.9.0.{}", n + 1).parse().unwrap(), 24),
-        })
-        .unwrap();
-        pod_sw.push(psw);
+    fn print(&self) {
+        let m = &self.mock;
+        let loss = 100.0 * (1.0 - m.received as f64 / m.sent.max(1) as f64);
+        println!(
+            "{:>6} B | {:>8.3} Mpps {:>6.2} Gbit/s ({:.1}% of sent lost) | {:<34} | {}",
+            self.len,
+            m.pps() / 1e6,
+            gbps(m.pps(), self.len),
+            loss.max(0.0),
+            self.testpmd_text(),
+            self.ratio().map_or("-".into(), |r| format!("{r:.4}")),
+        );
     }
-    std::thread::sleep(Duration::from_millis(500));
-    let out = client(&pods[1])
-        .request(&CliInband {
-            cmd: "ping 10.9.0.1 repeat 21 interval 0.01".into(),
+
+    fn json(&self) -> Value {
+        let m = &self.mock;
+        json!({
+            "frame_bytes": self.len,
+            "mock_vpp": {
+                "pps": m.pps(),
+                "gbps": gbps(m.pps(), self.len),
+                "received": m.received,
+                "sent": m.sent,
+                "ring_full_retries": m.ring_full,
+                "seconds": m.seconds,
+            },
+            "testpmd": match &self.testpmd {
+                testpmd::Outcome::Rate(r) => json!({"pps": r, "gbps": gbps(*r, self.len)}),
+                testpmd::Outcome::NotInstalled => json!({"error": "not installed"}),
+                testpmd::Outcome::Failed(why) => json!({"error": why}),
+            },
+            "ratio_mock_to_testpmd": self.ratio(),
         })
-        .unwrap()
-        .reply;
-    out.lines()
-        .filter_map(|l| l.split("time=").nth(1))
-        .filter_map(|t| t.trim_end_matches(" ms").parse::<f64>().ok())
-        .skip(1)
-        .collect()
+    }
 }
 
 fn main() {
+    // `cargo test --benches` and friends list targets first; nothing to list here.
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let mut rows = Vec::new();
+    let (cpus, cpu_model) = machine();
+    println!("machine: {cpus} CPUs, {cpu_model}; {WARMUP:?} warm-up, {WINDOW:?} counted per row");
     println!(
-        "{:<34} {:>12} {:>12} {:>8}",
-        "frames through a memif bridge", "mock-vpp", "testpmd", "ratio"
+        "{:>8} | {:<47} | {:<34} | mock/testpmd",
+        "frame",
+        "mock-vpp bridge (memif slave -> bd 4 -> slave)",
+        "testpmd memif (txonly -> rxonly)"
     );
-    for len in [64usize, 1500] {
-        let mock = mock_bridge(len);
-        let pmd = testpmd(len);
-        let ratio = pmd.map(|p| mock / p);
-        println!(
-            "{:<34} {:>8.3} Mpps {:>8} {:>8}",
-            format!("{len}-byte frames"),
-            mock / 1e6,
-            pmd.map_or(
-                "not installed (run ci/install-deps.sh)".into(),
-                |p| format!("{:.3} Mpps", p / 1e6)
-            ),
-            ratio.map_or("-".into(), |r| format!("{r:.2}")),
-        );
-        rows.push(
-            json!({"frame_bytes": len, "mock_vpp_pps": mock, "testpmd_pps": pmd, "ratio": ratio}),
-        );
+    let mut rows = Vec::new();
+    for len in FRAME_SIZES {
+        let row = Row {
+            len,
+            mock: mock::bridge(len, WARMUP, WINDOW),
+            testpmd: testpmd::forward(len, WARMUP, WINDOW),
+        };
+        row.print();
+        rows.push(row);
     }
-    let rtt = ping_rtt();
-    let (min, max) = rtt
-        .iter()
-        .fold((f64::MAX, 0f64), |(a, b), &x| (a.min(x), b.max(x)));
-    let avg = rtt.iter().sum::<f64>() / rtt.len().max(1) as f64;
+    let rtt = mock::ping_rtt(PINGS);
+    let min = rtt.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = rtt.iter().copied().fold(0.0, f64::max);
+    let avg = rtt.iter().sum::<f64>() / rtt.len() as f64;
     println!(
-        "ping through the bridge: {} replies, rtt min/avg/max {min:.3}/{avg:.3}/{max:.3} ms",
+        "ping pod -> host bridge -> pod ({} replies, interval 0.01 s): rtt min/avg/max {min:.3}/{avg:.3}/{max:.3} ms",
         rtt.len()
     );
     if let Ok(path) = std::env::var("BENCH_JSON") {
-        let doc = json!({"bridge": rows, "ping_ms": {"min": min, "avg": avg, "max": max, "n": rtt.len()}});
-        std::fs::write(path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+        let doc = json!({
+            "machine": {"cpus": cpus, "cpu_model": cpu_model},
+            "warmup_s": WARMUP.as_secs_f64(),
+            "window_s": WINDOW.as_secs_f64(),
+            "bridge": rows.iter().map(Row::json).collect::<Vec<_>>(),
+            "ping_ms": {"count": rtt.len(), "min": min, "avg": avg, "max": max, "all": rtt},
+        });
+        let text = serde_json::to_string_pretty(&doc).expect("JSON");
+        if let Err(e) = std::fs::write(&path, text + "\n") {
+            eprintln!("cannot write {path}: {e}");
+            std::process::exit(1);
+        }
     }
 }

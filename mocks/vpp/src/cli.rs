@@ -1,38 +1,92 @@
 //! The CLI commands `vppctl` sends through `cli_inband`, printed the way VPP prints them.
-//! Words may be abbreviated as in VPP (`sh int addr`).
+//! Words may be abbreviated as in VPP (`sh int addr`). A command VPP would refuse answers
+//! retval −1 and VPP's error text: ``unknown input `…'`` for a line no command takes,
+//! `PATH: ERROR` (e.g. `show bridge-domain: No such bridge domain 4`) when the command
+//! itself refuses.
+
+mod bridges;
+mod columns;
+mod interfaces;
 
 use std::fmt::Write;
 
-use crate::model::{Device, Interface, MemifRole, Vpp};
+use crate::dataplane::show::{self, mac};
+use crate::model::{Device, MemifRole, Vpp};
 
-/// Runs one CLI line: (retval, output). Unknown input is refused with retval -1.
+/// Runs one CLI line: (retval, output).
 pub fn run(vpp: &mut Vpp, line: &str) -> (i32, String) {
     let words: Vec<&str> = line.split_whitespace().collect();
-    let is = |pattern: &[&str]| matches(&words, pattern);
-    let out = if words.is_empty() {
-        String::new()
-    } else if is(&["show", "version"]) {
-        format!(
-            "vpp {} built by userspace-cni on mock-vpp\n",
-            crate::VERSION
-        )
-    } else if is(&["show", "interface", "address"]) {
-        show_addresses(vpp)
-    } else if is(&["show", "interface"]) {
-        show_interfaces(vpp)
-    } else if is(&["show", "mode"]) {
-        show_mode(vpp)
-    } else if is(&["show", "memif"]) {
-        show_memif(vpp)
-    } else if words.len() >= 2 && matches(&words[..2], &["show", "bridge-domain"]) {
-        match show_bridges(vpp, &words[2..]) {
-            Ok(s) => s,
-            Err(e) => return (-1, e),
-        }
-    } else {
-        return (-1, format!("unknown input `{line}'\n"));
+    match dispatch(vpp, &words) {
+        Ok(out) => (0, out),
+        Err(e) => (-1, format!("{}\n", e.trim_end())),
+    }
+}
+
+/// A command's own refusal, under the command's path as VPP reports it.
+fn refused(path: &str, e: String) -> String {
+    format!("{path}: {}", e.trim_end())
+}
+
+fn dispatch(vpp: &mut Vpp, words: &[&str]) -> Result<String, String> {
+    let starts = |pattern: &[&str]| {
+        words.len() >= pattern.len() && matches(&words[..pattern.len()], pattern)
     };
-    (0, out)
+    if words.is_empty() {
+        Ok(String::new())
+    } else if matches(words, &["show", "version"]) {
+        Ok(format!(
+            "vpp v{} built by userspace-cni on mock-vpp\n",
+            crate::VERSION
+        ))
+    } else if starts(&["show", "interface"]) {
+        show_interface(vpp, &words[2..]).map_err(|e| refused("show interface", e))
+    } else if matches(words, &["show", "mode"]) {
+        Ok(interfaces::mode(vpp))
+    } else if matches(words, &["show", "memif"]) {
+        Ok(show_memif(vpp))
+    } else if starts(&["show", "l2fib"]) {
+        show::l2fib(vpp, &words[2..]).map_err(|e| refused("show l2fib", e))
+    } else if let Some(rest) = neighbors_command(words) {
+        show::neighbors(vpp, rest).map_err(|e| refused("show ip neighbors", e))
+    } else if starts(&["show", "bridge-domain"]) {
+        bridges::show(vpp, &words[2..]).map_err(|e| refused("show bridge-domain", e))
+    } else if starts(&["show"]) {
+        Err(format!("show: unknown input `{}'", words[1..].join(" ")))
+    } else {
+        Err(format!("unknown input `{}'", words.join(" ")))
+    }
+}
+
+/// `show interface [address] [NAME...]`.
+fn show_interface(vpp: &Vpp, args: &[&str]) -> Result<String, String> {
+    let (addresses, names) = match args.split_first() {
+        Some((first, rest)) if first.len() >= 2 && "address".starts_with(first) => (true, rest),
+        _ => (false, args),
+    };
+    if let Some(unknown) = names
+        .iter()
+        .find(|n| !vpp.interfaces.values().any(|i| i.name == **n))
+    {
+        return Err(format!("unknown input `{unknown}'"));
+    }
+    let text = if addresses {
+        interfaces::addresses(vpp, names)
+    } else {
+        interfaces::show(vpp, names)
+    };
+    Ok(text)
+}
+
+/// The arguments of `show ip neighbors` (also `show ip neighbor`, `show ip4 neighbors`).
+fn neighbors_command<'a>(words: &'a [&'a str]) -> Option<&'a [&'a str]> {
+    if words.len() < 3 || !matches(&words[..1], &["show"]) {
+        return None;
+    }
+    let family = matches!(words[1], "ip" | "ip4");
+    let table = ["neighbors", "neighbor"]
+        .iter()
+        .any(|p| p.starts_with(words[2]) && words[2].len() >= 2);
+    (family && table).then_some(&words[3..])
 }
 
 /// Each word is a prefix (at least two letters, or the whole word) of the pattern's.
@@ -44,103 +98,18 @@ fn matches(words: &[&str], pattern: &[&str]) -> bool {
             .all(|(w, p)| p.starts_with(w) && (w.len() >= 2 || w.len() == p.len()))
 }
 
-fn state(i: &Interface) -> &'static str {
-    if i.admin_up {
-        "up"
-    } else {
-        "down"
-    }
-}
-
-fn show_interfaces(vpp: &Vpp) -> String {
-    let mut s = format!(
-        "{:<32} {:>4} {:>7} {:>21} {:<24} {:>10}\n",
-        "Name", "Idx", "State", "MTU (L3/IP4/IP6/MPLS)", "Counter", "Count"
-    );
-    for i in vpp.interfaces.values() {
-        let mtu = format!("{}/0/0/0", i.mtu);
-        let c = i.counters;
-        let mut counters: Vec<(&str, u64)> = Vec::new();
-        for (name, v) in [
-            ("rx packets", c.rx_packets),
-            ("rx bytes", c.rx_bytes),
-            ("tx packets", c.tx_packets),
-            ("tx bytes", c.tx_bytes),
-            ("drops", c.drops),
-        ] {
-            if v > 0 {
-                counters.push((name, v));
-            }
-        }
-        let first = counters.first().copied();
-        let _ = writeln!(
-            s,
-            "{:<32} {:>4} {:>7} {:>21} {:<24} {:>10}",
-            i.name,
-            i.sw_if_index,
-            state(i),
-            mtu,
-            first.map_or("", |c| c.0),
-            first.map_or(String::new(), |c| c.1.to_string())
-        );
-        for (name, v) in counters.iter().skip(1) {
-            let _ = writeln!(
-                s,
-                "{:<32} {:>4} {:>7} {:>21} {name:<24} {v:>10}",
-                "", "", "", ""
-            );
-        }
-    }
-    s
-}
-
-fn show_addresses(vpp: &Vpp) -> String {
-    let mut s = String::new();
-    for i in vpp.interfaces.values() {
-        let st = if i.admin_up { "up" } else { "dn" };
-        let _ = writeln!(s, "{} ({st}):", i.name);
-        if let Some((bd, shg)) = i.bridge {
-            let _ = writeln!(s, "  L2 bridge bd-id {bd} idx {bd} shg {shg}");
-        }
-        for (ip, len) in &i.addresses {
-            let _ = writeln!(s, "  L3 {ip}/{len}");
-        }
-    }
-    s
-}
-
-fn show_mode(vpp: &Vpp) -> String {
-    let mut s = String::new();
-    for i in vpp.interfaces.values() {
-        match i.bridge {
-            Some((bd, shg)) => {
-                let _ = writeln!(s, "l2 bridge {} bd_id {bd} shg {shg}", i.name);
-            }
-            None => {
-                let _ = writeln!(s, "l3 {}", i.name);
-            }
-        }
-    }
-    s
-}
-
-fn mac(m: &[u8; 6]) -> String {
-    m.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 fn show_memif(vpp: &Vpp) -> String {
     let mut s = String::from("sockets\n  id  listener    filename\n");
     for (id, sock) in &vpp.memif_sockets {
-        let users = vpp
+        let masters = vpp
             .interfaces
             .values()
-            .filter(|i| matches!(&i.device, Device::Memif(m) if m.socket_id == *id))
+            .filter(|i| {
+                matches!(&i.device, Device::Memif(m) if m.socket_id == *id && m.role == MemifRole::Master)
+            })
             .count();
-        let listener = if sock.listener.is_some() {
-            format!("yes ({users})")
+        let listener = if masters > 0 && vpp.dataplane.is_some() {
+            format!("yes ({masters})")
         } else {
             "no".into()
         };
@@ -159,7 +128,8 @@ fn show_memif(vpp: &Vpp) -> String {
             .get(m.mode as usize)
             .unwrap_or(&"?");
         let _ = writeln!(s, "\ninterface {}", i.name);
-        let _ = writeln!(s, "  remote-name \"\"\n  remote-interface \"\"");
+        let _ = writeln!(s, "  remote-name \"{}\"", m.remote_name);
+        let _ = writeln!(s, "  remote-interface \"{}\"", m.remote_interface);
         let _ = writeln!(s, "  socket-id {} id {} mode {mode}", m.socket_id, m.id);
         let mut flags = Vec::new();
         if i.admin_up {
@@ -185,99 +155,6 @@ fn show_memif(vpp: &Vpp) -> String {
     s
 }
 
-fn show_bridges(vpp: &Vpp, args: &[&str]) -> Result<String, String> {
-    let (id, detail) = match args {
-        [] => (None, false),
-        [id] => (Some(*id), false),
-        [id, d] if "detail".starts_with(d) && d.len() >= 2 => (Some(*id), true),
-        _ => return Err(format!("unknown input `{}'\n", args.join(" "))),
-    };
-    let id = match id {
-        None => None,
-        Some(t) => Some(
-            t.parse::<u32>()
-                .map_err(|_| format!("unknown input `{t}'\n"))?,
-        ),
-    };
-    if let Some(id) = id {
-        if !vpp.bridges.contains_key(&id) {
-            return Err(format!("No such bridge domain {id}\n"));
-        }
-    }
-    let on = |b: bool| if b { "on" } else { "off" };
-    let mut s = format!(
-        "  {:>5} {:>6} {:>4} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
-        "BD-ID",
-        "Index",
-        "BSN",
-        "Age(min)",
-        "Learning",
-        "U-Forwrd",
-        "UU-Flood",
-        "Flooding",
-        "ARP-Term",
-        "arp-ufwd",
-        "BVI-Intf"
-    );
-    for (n, b) in vpp.bridges.values().enumerate() {
-        if id.is_some_and(|i| i != b.bd_id) {
-            continue;
-        }
-        let age = if b.mac_age == 0 {
-            "off".to_string()
-        } else {
-            b.mac_age.to_string()
-        };
-        let bvi = b
-            .bvi
-            .and_then(|sw| vpp.interfaces.get(&sw))
-            .map_or("N/A".to_string(), |i| i.name.clone());
-        let _ = writeln!(
-            s,
-            "  {:>5} {:>6} {:>4} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
-            b.bd_id,
-            n + 1,
-            0,
-            age,
-            on(b.learn),
-            on(b.forward),
-            if b.uu_flood { "flood" } else { "drop" },
-            on(b.flood),
-            on(b.arp_term),
-            on(b.arp_ufwd),
-            bvi
-        );
-        if detail {
-            let _ = writeln!(
-                s,
-                "\n  {:>24} {:>6} {:>4} {:>4} {:>4} {:>8} {:>24}",
-                "Interface", "If-idx", "ISN", "SHG", "BVI", "TxFlood", "VLAN-Tag-Rewrite"
-            );
-            for sw in &b.members {
-                let Some(i) = vpp.interfaces.get(sw) else {
-                    continue;
-                };
-                let shg = i.bridge.map_or(0, |(_, s)| s);
-                let vtr = match i.vtr.op {
-                    0 => "none".to_string(),
-                    1 => format!("push-1 dot1q {}", i.vtr.tag1),
-                    2 => format!("push-2 dot1q {} {}", i.vtr.tag1, i.vtr.tag2),
-                    3 => "pop-1".to_string(),
-                    4 => "pop-2".to_string(),
-                    op => format!("op {op}"),
-                };
-                let bvi = if b.bvi == Some(*sw) { "*" } else { "-" };
-                let _ = writeln!(
-                    s,
-                    "  {:>24} {:>6} {:>4} {:>4} {:>4} {:>8} {:>24}",
-                    i.name, sw, 1, shg, bvi, "*", vtr
-                );
-            }
-        }
-    }
-    Ok(s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,17 +171,38 @@ mod tests {
         assert_eq!(matches(&words, pattern), want);
     }
 
-    #[test]
-    fn unknown_input_is_refused() {
+    #[rstest]
+    #[case("sh l2fib", 0, "no l2fib entries\n")]
+    #[case("show l2fib verbose", 0, "no l2fib entries\n")]
+    #[case("show l2fib bd_id 9", 0, "no such bridge domain id\n")]
+    #[case("show l2fib everything", -1, "show l2fib: unknown input `everything'\n")]
+    #[case("show ip neighbors", 0, "")]
+    #[case("sh ip4 neigh", 0, "")]
+    #[case("show ip neighbors local0", 0, "")]
+    #[case("show ip neighbors nosuch0", -1, "show ip neighbors: unknown input `nosuch0'\n")]
+    fn data_plane_tables(#[case] line: &str, #[case] retval: i32, #[case] text: &str) {
         let mut vpp = Vpp::new(std::path::Path::new("/tmp"));
-        let (rv, text) = run(&mut vpp, "frobnicate now");
-        assert_eq!(rv, -1);
-        assert_eq!(text, "unknown input `frobnicate now'\n");
-        let (rv, text) = run(&mut vpp, "show interface");
+        assert_eq!(run(&mut vpp, line), (retval, text.to_string()));
+    }
+
+    #[rstest]
+    #[case("frobnicate now", -1, "unknown input `frobnicate now'\n")]
+    #[case("show frobs", -1, "show: unknown input `frobs'\n")]
+    #[case("show bridge-domain 4", -1, "show bridge-domain: No such bridge domain 4\n")]
+    #[case("show interface nosuch0", -1, "show interface: unknown input `nosuch0'\n")]
+    #[case("", 0, "")]
+    fn refusals_are_vpps(#[case] line: &str, #[case] retval: i32, #[case] text: &str) {
+        let mut vpp = Vpp::new(std::path::Path::new("/tmp"));
+        assert_eq!(run(&mut vpp, line), (retval, text.to_string()));
+    }
+
+    #[test]
+    fn interface_commands_take_names() {
+        let mut vpp = Vpp::new(std::path::Path::new("/tmp"));
+        let (rv, text) = run(&mut vpp, "sh int local0");
         assert_eq!(rv, 0);
-        assert!(text.contains("local0"), "{text}");
-        let (rv, text) = run(&mut vpp, "show bridge-domain 4");
-        assert_eq!(rv, -1);
-        assert_eq!(text, "No such bridge domain 4\n");
+        assert_eq!(text.lines().count(), 2, "{text}");
+        let (rv, text) = run(&mut vpp, "show int addr");
+        assert_eq!((rv, text.as_str()), (0, "local0 (dn):\n"));
     }
 }

@@ -5,14 +5,19 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use vpp_api::retval::*;
 
-/// Highest bridge-domain id VPP accepts.
-pub const BD_ID_MAX: u32 = 16_777_215;
+pub(crate) mod ids;
+mod ip;
+mod l2;
+mod memif_socket;
+mod vhost;
+
+pub use l2::{BridgeDomain, BridgeParams, TagRewrite, BD_ID_MAX};
+pub use vhost::{VhostParams, VhostUser};
 /// VPP's default memif socket (id 0), registered at start.
 pub const DEFAULT_MEMIF_SOCKET: &str = "/run/vpp/memif.sock";
 
@@ -37,14 +42,12 @@ pub struct Memif {
     pub secret: String,
     pub rx_queues: u8,
     pub tx_queues: u8,
-}
-
-#[derive(Debug)]
-pub struct VhostUser {
-    pub is_server: bool,
-    pub sock_filename: String,
-    /// The listening socket of a server interface (VPP binds and listens on the path).
-    pub listener: Option<OwnedFd>,
+    /// The connected peer's application and interface names (empty while down).
+    pub remote_name: String,
+    pub remote_interface: String,
+    /// Ring size and buffer size agreed with the last peer; VPP keeps them after a
+    /// disconnect and reports 1 and 0 before any peer came.
+    pub negotiated: Option<(u32, u16)>,
 }
 
 #[derive(Debug)]
@@ -52,15 +55,6 @@ pub enum Device {
     Local,
     Memif(Memif),
     VhostUser(VhostUser),
-}
-
-/// An L2 tag rewrite (`l2_interface_vlan_tag_rewrite`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TagRewrite {
-    pub op: u32,
-    pub push_dot1q: u32,
-    pub tag1: u32,
-    pub tag2: u32,
 }
 
 /// Packet and byte counters, as `show interface` prints them.
@@ -108,55 +102,18 @@ impl Interface {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BridgeDomain {
-    pub bd_id: u32,
-    pub flood: bool,
-    pub uu_flood: bool,
-    pub forward: bool,
-    pub learn: bool,
-    pub arp_term: bool,
-    pub arp_ufwd: bool,
-    pub mac_age: u8,
-    pub tag: String,
-    /// Members in the order they joined.
-    pub members: Vec<u32>,
-    /// The bridge's BVI member, if any.
-    pub bvi: Option<u32>,
-}
-
-impl BridgeDomain {
-    /// VPP's defaults for a bridge domain created implicitly by set_l2_bridge.
-    fn with_defaults(bd_id: u32) -> Self {
-        BridgeDomain {
-            bd_id,
-            flood: true,
-            uu_flood: true,
-            forward: true,
-            learn: true,
-            arp_term: false,
-            arp_ufwd: false,
-            mac_age: 0,
-            tag: String::new(),
-            members: Vec::new(),
-            bvi: None,
-        }
-    }
-
-    fn leave(&mut self, sw: u32) {
-        self.members.retain(|m| *m != sw);
-        if self.bvi == Some(sw) {
-            self.bvi = None;
-        }
-    }
-}
-
-/// A memif socket file registration.
+/// A memif socket file registration. The data plane listens on it while a master
+/// interface uses it.
 #[derive(Debug)]
 pub struct MemifSocket {
     pub filename: String,
-    /// Listening while a master interface uses the socket.
-    pub listener: Option<OwnedFd>,
+}
+
+/// A learned ARP entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Neighbor {
+    pub mac: [u8; 6],
+    pub updated: Instant,
 }
 
 /// Everything the mock knows.
@@ -170,10 +127,14 @@ pub struct Vpp {
     /// Learned MACs: (bd_id, mac) -> (port, when).
     pub l2fib: HashMap<(u32, [u8; 6]), (u32, Instant)>,
     /// ARP table: (sw_if_index, address) -> MAC.
-    pub neighbors: BTreeMap<(u32, Ipv4Addr), [u8; 6]>,
-    /// The memif data plane, when running.
+    pub neighbors: BTreeMap<(u32, Ipv4Addr), Neighbor>,
+    /// The memif data plane, when running (without it memif interfaces move nothing and
+    /// masters do not listen).
     pub dataplane: Option<crate::dataplane::DataPlane>,
-    next_vhost_instance: u32,
+    /// When this VPP started (neighbour times count from here).
+    pub started: Instant,
+    /// How this VPP numbers interfaces and picks ids.
+    ids: ids::Ids,
     mac_seed: u32,
 }
 
@@ -193,19 +154,6 @@ pub struct MemifParams {
     pub secret: String,
 }
 
-/// Bridge-domain settings as the add message carries them.
-#[derive(Debug, Clone, Default)]
-pub struct BridgeParams {
-    pub flood: bool,
-    pub uu_flood: bool,
-    pub forward: bool,
-    pub learn: bool,
-    pub arp_term: bool,
-    pub arp_ufwd: bool,
-    pub mac_age: u8,
-    pub tag: String,
-}
-
 impl Vpp {
     pub fn new(run_dir: &Path) -> Vpp {
         let mut vpp = Vpp {
@@ -216,7 +164,8 @@ impl Vpp {
             l2fib: HashMap::new(),
             neighbors: BTreeMap::new(),
             dataplane: None,
-            next_vhost_instance: 0,
+            started: Instant::now(),
+            ids: ids::Ids::default(),
             mac_seed: mac_seed(),
         };
         vpp.interfaces.insert(
@@ -240,16 +189,9 @@ impl Vpp {
             0,
             MemifSocket {
                 filename: DEFAULT_MEMIF_SOCKET.into(),
-                listener: None,
             },
         );
         vpp
-    }
-
-    fn free_sw_if_index(&self) -> u32 {
-        (1..)
-            .find(|i| !self.interfaces.contains_key(i))
-            .expect("an index")
     }
 
     /// A MAC in VPP's `02:fe:xx:xx:xx:xx` range, different for every call.
@@ -270,114 +212,28 @@ impl Vpp {
         self.interfaces.get_mut(&sw).ok_or(INVALID_SW_IF_INDEX)
     }
 
+    /// Admin up/down. Going down flushes the MACs learned on a bridge port and the
+    /// interface's neighbours, as VPP's l2fib and ip-neighbor do.
     pub fn set_admin(&mut self, sw: u32, up: bool) -> VppResult<()> {
         self.interface_mut(sw)?.admin_up = up;
+        if !up {
+            self.forget_port(sw);
+        }
+        if let Some(dp) = &self.dataplane {
+            dp.set_admin(sw, up);
+        }
         Ok(())
     }
 
+    /// `sw_interface_set_mac_address`: interfaces without a MAC (local0, an IP-mode
+    /// memif) cannot change it (−9).
     pub fn set_mac(&mut self, sw: u32, mac: [u8; 6]) -> VppResult<()> {
         let i = self.interface_mut(sw)?;
-        if matches!(i.device, Device::Local) {
-            return Err(UNSUPPORTED);
+        if !i.is_ethernet() {
+            return Err(UNIMPLEMENTED);
         }
         i.mac = mac;
         Ok(())
-    }
-
-    /// Adds or deletes an address; `del_all` clears them.
-    pub fn address(
-        &mut self,
-        sw: u32,
-        is_add: bool,
-        del_all: bool,
-        ip: IpAddr,
-        len: u8,
-    ) -> VppResult<()> {
-        let i = self.interface(sw)?;
-        if matches!(i.device, Device::Local) {
-            return Err(UNSUPPORTED);
-        }
-        if del_all {
-            self.interface_mut(sw)?.addresses.clear();
-            return Ok(());
-        }
-        if is_add {
-            if i.addresses.contains(&(ip, len)) {
-                return Err(DUPLICATE_IF_ADDRESS);
-            }
-            let overlaps = self
-                .interfaces
-                .values()
-                .filter(|o| o.sw_if_index != sw)
-                .flat_map(|o| o.addresses.iter())
-                .any(|(oip, olen)| same_subnet(ip, len, *oip, *olen));
-            if overlaps {
-                return Err(ADDRESS_IN_USE);
-            }
-            self.interface_mut(sw)?.addresses.push((ip, len));
-        } else {
-            let i = self.interface_mut(sw)?;
-            let before = i.addresses.len();
-            i.addresses.retain(|a| *a != (ip, len));
-            if i.addresses.len() == before {
-                return Err(ADDRESS_NOT_FOUND_FOR_INTERFACE);
-            }
-        }
-        Ok(())
-    }
-
-    /// `memif_socket_filename_add_del(_v2)`; returns the socket id. `pick` (v2 with
-    /// socket_id ~0 on add) lets the server choose.
-    pub fn memif_socket(&mut self, is_add: bool, socket_id: u32, filename: &str) -> VppResult<u32> {
-        if socket_id == 0 {
-            return Err(INVALID_ARGUMENT);
-        }
-        if !is_add {
-            if !self.memif_sockets.contains_key(&socket_id) {
-                return Err(INVALID_ARGUMENT);
-            }
-            let in_use = self
-                .interfaces
-                .values()
-                .any(|i| matches!(&i.device, Device::Memif(m) if m.socket_id == socket_id));
-            if in_use {
-                return Err(UNEXPECTED_INTF_STATE);
-            }
-            self.memif_sockets.remove(&socket_id);
-            return Ok(socket_id);
-        }
-        if filename.is_empty() {
-            return Err(INVALID_ARGUMENT);
-        }
-        let path = if filename.starts_with('/') {
-            PathBuf::from(filename)
-        } else {
-            self.run_dir.join(filename)
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|_| SYSCALL_ERROR_1)?;
-        }
-        let full = path.display().to_string();
-        let id = if socket_id == u32::MAX {
-            (1..u32::MAX)
-                .find(|i| !self.memif_sockets.contains_key(i))
-                .ok_or(INVALID_ARGUMENT)?
-        } else {
-            socket_id
-        };
-        match self.memif_sockets.get(&id) {
-            Some(s) if s.filename == full => return Ok(id),
-            Some(_) => return Err(ENTRY_ALREADY_EXISTS),
-            None => {}
-        }
-        self.memif_sockets.insert(
-            id,
-            MemifSocket {
-                filename: full,
-                listener: None,
-            },
-        );
-        Ok(id)
     }
 
     /// `memif_create(_v2)`; returns the new sw_if_index.
@@ -396,28 +252,29 @@ impl Vpp {
                 }
             }
         }
+        // Punt/inject (2) is declared in memif.api but VPP cannot make it.
+        if p.mode > 1 {
+            return Err(SYSCALL_ERROR_2);
+        }
         let mac = if p.hw_addr == [0; 6] {
             self.random_mac()
         } else {
             p.hw_addr
         };
-        let sw = self.free_sw_if_index();
+        let sw = self.ids.sw_if.get();
         let (rxq, txq) = match p.role {
             MemifRole::Slave => (p.rx_queues.max(1), p.tx_queues.max(1)),
             MemifRole::Master => (p.rx_queues, p.tx_queues),
         };
         let filename = self.memif_sockets[&p.socket_id].filename.clone();
-        if p.role == MemifRole::Master && self.dataplane.is_none() {
-            let socket = self.memif_sockets.get_mut(&p.socket_id).expect("checked");
-            if socket.listener.is_none() {
-                socket.listener = Some(
-                    crate::sock::listen_seqpacket(Path::new(&socket.filename))
-                        .map_err(|_| SYSCALL_ERROR_1)?,
-                );
-            }
-        }
+        let buffer_size = if p.buffer_size == 0 {
+            2048
+        } else {
+            p.buffer_size
+        };
         if let Some(dp) = &self.dataplane {
-            dp.add(crate::dataplane::MemifSpec {
+            // A master's socket listens before the reply, as in VPP.
+            let added = dp.add(crate::dataplane::MemifSpec {
                 sw_if_index: sw,
                 socket: PathBuf::from(&filename),
                 id: p.id,
@@ -426,12 +283,12 @@ impl Vpp {
                 secret: p.secret.clone(),
                 name: format!("memif{}/{}", p.socket_id, p.id),
                 log2_ring_size: ring_size.trailing_zeros() as u8,
-                buffer_size: u32::from(if p.buffer_size == 0 {
-                    2048
-                } else {
-                    p.buffer_size
-                }),
+                buffer_size: u32::from(buffer_size),
             });
+            if let Err(e) = added {
+                self.ids.sw_if.put(sw);
+                return Err(e);
+            }
         }
         self.interfaces.insert(
             sw,
@@ -452,15 +309,15 @@ impl Vpp {
                     role: p.role,
                     mode: p.mode,
                     ring_size,
-                    buffer_size: if p.buffer_size == 0 {
-                        2048
-                    } else {
-                        p.buffer_size
-                    },
-                    zero_copy: !p.no_zero_copy,
+                    buffer_size,
+                    // VPP only flags a slave as zero-copy.
+                    zero_copy: !p.no_zero_copy && p.role == MemifRole::Slave,
                     secret: p.secret,
                     rx_queues: rxq,
                     tx_queues: txq,
+                    remote_name: String::new(),
+                    remote_interface: String::new(),
+                    negotiated: None,
                 }),
                 counters: Counters::default(),
             },
@@ -475,6 +332,7 @@ impl Vpp {
             _ => return Err(INVALID_SW_IF_INDEX),
         }
         let i = self.interfaces.remove(&sw).expect("checked");
+        self.ids.sw_if.put(sw);
         self.forget_port(sw);
         if let Some(dp) = &self.dataplane {
             dp.remove(sw);
@@ -487,192 +345,15 @@ impl Vpp {
         Ok(i)
     }
 
+    /// `memif_delete`; the data plane closes a master socket with its last interface.
     pub fn memif_delete(&mut self, sw: u32) -> VppResult<()> {
-        let i = self.remove_interface(sw, "memif")?;
-        if let Device::Memif(m) = i.device {
-            let still_master = self.interfaces.values().any(|o| {
-                matches!(&o.device, Device::Memif(x) if x.socket_id == m.socket_id && x.role == MemifRole::Master)
-            });
-            if !still_master {
-                if let Some(s) = self.memif_sockets.get_mut(&m.socket_id) {
-                    if s.listener.take().is_some() {
-                        let _ = std::fs::remove_file(&s.filename);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// `create_vhost_user_if(_v2)`: Ok(sw) or Err((retval, sw_if_index for the reply)).
-    pub fn vhost_create(
-        &mut self,
-        is_server: bool,
-        filename: &str,
-        mac: Option<[u8; 6]>,
-        tag: &str,
-    ) -> Result<u32, (i32, u32)> {
-        if filename.is_empty() {
-            return Err((INVALID_ARGUMENT, u32::MAX));
-        }
-        if let Some(i) = self
-            .interfaces
-            .values()
-            .find(|i| matches!(&i.device, Device::VhostUser(v) if v.sock_filename == filename))
-        {
-            return Err((IF_ALREADY_EXISTS, i.sw_if_index));
-        }
-        let listener = if is_server {
-            let _ = std::fs::remove_file(filename);
-            Some(
-                crate::sock::listen_stream(Path::new(filename))
-                    .map_err(|_| (SYSCALL_ERROR_2, u32::MAX))?,
-            )
-        } else {
-            None
-        };
-        let sw = self.free_sw_if_index();
-        let instance = self.next_vhost_instance;
-        self.next_vhost_instance += 1;
-        let mac = match mac {
-            Some(m) => m,
-            None => self.random_mac(),
-        };
-        self.interfaces.insert(
-            sw,
-            Interface {
-                sw_if_index: sw,
-                name: format!("VirtualEthernet0/0/{instance}"),
-                mac,
-                admin_up: false,
-                link_up: false,
-                mtu: 9000,
-                addresses: Vec::new(),
-                bridge: None,
-                vtr: TagRewrite::default(),
-                tag: tag.to_string(),
-                device: Device::VhostUser(VhostUser {
-                    is_server,
-                    sock_filename: filename.to_string(),
-                    listener,
-                }),
-                counters: Counters::default(),
-            },
-        );
-        Ok(sw)
-    }
-
-    pub fn vhost_delete(&mut self, sw: u32) -> VppResult<()> {
-        let i = self.remove_interface(sw, "vhost-user")?;
-        if let Device::VhostUser(v) = i.device {
-            if v.listener.is_some() {
-                let _ = std::fs::remove_file(&v.sock_filename);
-            }
-        }
-        Ok(())
-    }
-
-    /// `bridge_domain_add_del(_v2)`; returns the bd_id (picked when ~0 on add).
-    pub fn bridge_add_del(&mut self, is_add: bool, bd_id: u32, p: BridgeParams) -> VppResult<u32> {
-        if !is_add {
-            if bd_id == 0 {
-                return Err(BD_NOT_MODIFIABLE);
-            }
-            let b = self.bridges.get(&bd_id).ok_or(NO_SUCH_ENTRY)?;
-            if !b.members.is_empty() {
-                return Err(BD_IN_USE);
-            }
-            self.bridges.remove(&bd_id);
-            return Ok(bd_id);
-        }
-        let id = match bd_id {
-            u32::MAX => (1..=BD_ID_MAX)
-                .find(|i| !self.bridges.contains_key(i))
-                .ok_or(BD_ID_EXCEED_MAX)?,
-            0 => return Err(BD_NOT_MODIFIABLE),
-            id if id > BD_ID_MAX => return Err(BD_ID_EXCEED_MAX),
-            id if self.bridges.contains_key(&id) => return Err(BD_ALREADY_EXISTS),
-            id => id,
-        };
-        self.bridges.insert(
-            id,
-            BridgeDomain {
-                bd_id: id,
-                flood: p.flood,
-                uu_flood: p.uu_flood,
-                forward: p.forward,
-                learn: p.learn,
-                arp_term: p.arp_term,
-                arp_ufwd: p.arp_ufwd,
-                mac_age: p.mac_age,
-                tag: p.tag,
-                members: Vec::new(),
-                bvi: None,
-            },
-        );
-        Ok(id)
-    }
-
-    /// `sw_interface_set_l2_bridge`.
-    pub fn set_l2_bridge(
-        &mut self,
-        sw: u32,
-        bd_id: u32,
-        shg: u8,
-        port_type: u32,
-        enable: bool,
-    ) -> VppResult<()> {
-        let i = self.interface(sw)?;
-        let current = i.bridge;
-        if enable {
-            if bd_id > BD_ID_MAX {
-                return Err(BD_ID_EXCEED_MAX);
-            }
-            if !i.is_ethernet() {
-                return Err(NON_ETHERNET);
-            }
-            let bvi = self.bridges.get(&bd_id).and_then(|b| b.bvi);
-            if port_type == 1 && bvi.is_some_and(|b| b != sw) {
-                return Err(BD_ALREADY_HAS_BVI);
-            }
-        }
-        if let Some((old, _)) = current {
-            if let Some(b) = self.bridges.get_mut(&old) {
-                b.leave(sw);
-            }
-            self.forget_port(sw);
-        }
-        let i = self.interface_mut(sw)?;
-        if enable {
-            i.bridge = Some((bd_id, shg));
-            let b = self
-                .bridges
-                .entry(bd_id)
-                .or_insert_with(|| BridgeDomain::with_defaults(bd_id));
-            b.members.push(sw);
-            if port_type == 1 {
-                b.bvi = Some(sw);
-            }
-        } else {
-            i.bridge = None;
-            i.vtr = TagRewrite::default();
-        }
-        Ok(())
+        self.remove_interface(sw, "memif").map(drop)
     }
 
     /// Drops what was learned on an interface that left its bridge or went away.
     fn forget_port(&mut self, sw: u32) {
         self.l2fib.retain(|_, (port, _)| *port != sw);
         self.neighbors.retain(|(port, _), _| *port != sw);
-    }
-
-    pub fn vlan_tag_rewrite(&mut self, sw: u32, vtr: TagRewrite) -> VppResult<()> {
-        let i = self.interface_mut(sw)?;
-        if i.bridge.is_none() && vtr.op != 0 {
-            return Err(INVALID_ARGUMENT);
-        }
-        i.vtr = vtr;
-        Ok(())
     }
 }
 
@@ -684,25 +365,4 @@ fn mac_seed() -> u32 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     std::process::id() ^ nanos ^ INSTANCES.fetch_add(0x9e37_79b9, Ordering::Relaxed)
-}
-
-/// Whether two prefixes cover the same subnet (VPP refuses overlapping subnets on two
-/// interfaces).
-fn same_subnet(a: IpAddr, alen: u8, b: IpAddr, blen: u8) -> bool {
-    let len = alen.min(blen) as u32;
-    match (a, b) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => {
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-            u32::from(a) & mask == u32::from(b) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(b)) => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - len)
-            };
-            u128::from(a) & mask == u128::from(b) & mask
-        }
-        _ => false,
-    }
 }

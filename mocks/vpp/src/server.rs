@@ -1,14 +1,14 @@
 //! The API socket: one thread per client connection, requests executed one at a time
 //! against the shared model (as VPP does), replies framed as on a real VPP socket.
 
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use vpp_api::frame::{read_frame, write_frame};
+use vpp_api::frame::read_frame;
 use vpp_api::message::{decode, encode, peek_id, Envelope};
 use vpp_api::messages::{
     CliInband, CliInbandReply, SockclntCreate, SockclntCreateReply, SockclntDelete,
@@ -18,6 +18,7 @@ use vpp_api::types::MessageTableEntry;
 use vpp_api::wire::{Counted, FixedString};
 use vpp_api::MessageTable;
 
+use crate::clients::{self, Clients, Sender};
 use crate::faults::{bare_name, refusal, Action, Faults};
 use crate::handlers::{message_table, Responder};
 use crate::model::Vpp;
@@ -43,7 +44,6 @@ pub fn serve(path: &Path) -> io::Result<Server> {
 
 /// Like [`serve`], misbehaving as `faults` say.
 pub fn serve_with_faults(path: &Path, faults: Faults) -> io::Result<Server> {
-    let faults = Arc::new(faults);
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -59,12 +59,17 @@ pub fn serve_with_faults(path: &Path, faults: Faults) -> io::Result<Server> {
     let dp = crate::dataplane::DataPlane::start(&vpp)?;
     vpp.lock().expect("fresh").dataplane = Some(dp);
     let stop = Arc::new(AtomicBool::new(false));
-    let table = Arc::new(message_table());
+    let shared = Arc::new(Shared {
+        vpp: vpp.clone(),
+        table: message_table(),
+        clients: Clients::default(),
+        faults,
+    });
     let accept = {
-        let (vpp, stop, faults) = (vpp.clone(), stop.clone(), faults.clone());
+        let stop = stop.clone();
         std::thread::Builder::new()
             .name("api-accept".into())
-            .spawn(move || accept_loop(listener, vpp, table, stop, faults))?
+            .spawn(move || accept_loop(listener, shared, stop))?
     };
     tracing::info!("serving VPP's binary API on {}", path.display());
     Ok(Server {
@@ -109,14 +114,15 @@ impl Drop for Server {
     }
 }
 
-fn accept_loop(
-    listener: UnixListener,
+/// What every connection thread shares.
+struct Shared {
     vpp: Arc<Mutex<Vpp>>,
-    table: Arc<MessageTable>,
-    stop: Arc<AtomicBool>,
-    faults: Arc<Faults>,
-) {
-    static SLOT: AtomicU32 = AtomicU32::new(0);
+    table: MessageTable,
+    clients: Clients,
+    faults: Faults,
+}
+
+fn accept_loop(listener: UnixListener, shared: Arc<Shared>, stop: Arc<AtomicBool>) {
     for conn in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             break;
@@ -129,16 +135,30 @@ fn accept_loop(
                 continue;
             }
         };
-        let (vpp, table, faults) = (vpp.clone(), table.clone(), faults.clone());
-        let index = (SLOT.fetch_add(1, Ordering::SeqCst) & 0x7fff_ffff) | 0x8000_0000;
-        let _ = std::thread::Builder::new()
+        let Ok(sending) = stream.try_clone() else {
+            continue;
+        };
+        let index = shared.clients.register(sending);
+        let shared = shared.clone();
+        let spawned = std::thread::Builder::new()
             .name(format!("api-client-{index:x}"))
             .spawn(move || {
-                if let Err(e) = serve_client(stream, &vpp, &table, &faults, index) {
+                if let Err(e) = serve_client(stream, &shared, index) {
                     tracing::debug!("client {index:#x}: {e}");
                 }
+                shared.clients.unregister(index);
             });
+        if spawned.is_err() {
+            tracing::warn!("no thread for client {index:#x}");
+        }
     }
+}
+
+/// The request's context (bytes 6..10 of a body with a client_index).
+fn context_of(body: &[u8]) -> u32 {
+    body.get(6..10)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u32::from_be_bytes)
 }
 
 /// Whether `body` is a `cli_inband` running `ping`.
@@ -152,18 +172,11 @@ fn is_ping(table: &MessageTable, body: &[u8]) -> bool {
     decode::<CliInband>(body).is_ok_and(|(_, c)| c.cmd.split_whitespace().next() == Some("ping"))
 }
 
-fn serve_client(
-    mut stream: UnixStream,
-    vpp_arc: &Arc<Mutex<Vpp>>,
-    table: &MessageTable,
-    faults: &Faults,
-    index: u32,
-) -> io::Result<()> {
-    let vpp: &Mutex<Vpp> = vpp_arc;
-    let mut reader = stream.try_clone()?;
+fn serve_client(mut reader: UnixStream, shared: &Shared, index: u32) -> io::Result<()> {
+    let own: Sender = shared.clients.get(index).expect("registered");
+    let table = &shared.table;
     let responder = Responder {
         table,
-        client_index: index,
         pid: std::process::id(),
     };
     let mut greeted = false;
@@ -177,19 +190,18 @@ fn serve_client(
         let fault = match id {
             SOCKCLNT_CREATE_ID | SOCKCLNT_DELETE_ID => None,
             _ if !greeted => None,
-            _ => table.name(id).map(bare_name).and_then(|n| faults.check(n)),
+            _ => table
+                .name(id)
+                .map(bare_name)
+                .and_then(|n| shared.faults.check(n)),
         };
         if let Some(action) = fault {
             let name = table.name(id).unwrap_or_default();
             match action {
                 Action::Fail(retval) => {
-                    let context = body
-                        .get(6..10)
-                        .and_then(|b| b.try_into().ok())
-                        .map_or(0, u32::from_be_bytes);
                     tracing::warn!("fault: failing {name} with {retval}");
-                    if let Some(r) = refusal(table, name, context, retval) {
-                        write_frame(&mut stream, &r)?;
+                    if let Some(r) = refusal(table, name, context_of(&body), retval) {
+                        clients::send(&own, &[r])?;
                     }
                 }
                 Action::Stall => {
@@ -213,72 +225,105 @@ fn serve_client(
                     continue;
                 };
                 tracing::debug!("client {index:#x} is {:?}", req.name.as_str());
-                let entries = table
-                    .entries()
-                    .into_iter()
-                    .map(|(i, name)| MessageTableEntry {
-                        index: i,
-                        name: FixedString::new(name),
-                    })
-                    .collect();
-                let reply = SockclntCreateReply {
-                    response: 0,
-                    index,
-                    message_table: Counted::new(entries),
-                };
-                let env = Envelope {
-                    msg_id: SOCKCLNT_CREATE_REPLY_ID,
-                    client_index: 0,
-                    context: env.context,
-                };
-                write_frame(&mut stream, &encode(env, &reply))?;
+                clients::send(&own, &[hello(table, env.context, index)])?;
                 greeted = true;
             }
             SOCKCLNT_DELETE_ID => {
-                let Ok((env, req)) = decode::<SockclntDelete>(&body) else {
-                    continue;
-                };
-                let response = if req.index == index { 1 } else { -1 };
-                let env = Envelope {
-                    msg_id: SOCKCLNT_DELETE_REPLY_ID,
-                    client_index: 0,
-                    context: env.context,
-                };
-                write_frame(&mut stream, &encode(env, &SockclntDeleteReply { response }))?;
-                stream.flush()?;
-                return Ok(());
-            }
-            _ if !greeted => {
-                tracing::warn!("client {index:#x}: message {id} before sockclnt_create; dropped")
+                if goodbye(shared, &body, index)? {
+                    return Ok(());
+                }
             }
             _ if is_ping(table, &body) => {
                 // ping waits for replies: it must not hold the model meanwhile.
                 let Ok((env, req)) = decode::<CliInband>(&body) else {
                     continue;
                 };
-                if env.client_index != index {
-                    continue;
-                }
                 let words: Vec<&str> = req.cmd.split_whitespace().collect();
-                let (retval, reply) = crate::dataplane::ping(vpp_arc, &words[1..]);
+                let (retval, reply) = crate::dataplane::ping(&shared.vpp, &words[1..]);
                 let msg_id = table.id_of::<CliInbandReply>().expect("served");
                 let env = Envelope {
                     msg_id,
-                    client_index: 0,
+                    client_index: env.client_index,
                     context: env.context,
                 };
-                write_frame(&mut stream, &encode(env, &CliInbandReply { retval, reply }))?;
+                let reply = encode(env, &CliInbandReply { retval, reply });
+                deliver(shared, env.client_index, &[reply])?;
             }
             _ => {
-                let replies = {
-                    let mut model = vpp.lock().unwrap_or_else(|e| e.into_inner());
+                let answer = {
+                    let mut model = shared.vpp.lock().unwrap_or_else(|e| e.into_inner());
                     responder.handle(&mut model, &body)
                 };
-                for r in replies.into_iter().flatten() {
-                    write_frame(&mut stream, &r)?;
+                if let Some(a) = answer {
+                    deliver(shared, a.client_index, &a.replies)?;
                 }
             }
         }
     }
     Ok(())
+}
+
+/// Sends an answer to the client it names; a write error there is that client's problem.
+fn deliver(shared: &Shared, client_index: u32, replies: &[Vec<u8>]) -> io::Result<()> {
+    match shared.clients.send(client_index, replies) {
+        Ok(true) => {}
+        Ok(false) => tracing::debug!("no client {client_index:#x}: answer dropped"),
+        Err(e) => tracing::debug!("client {client_index:#x}: {e}"),
+    }
+    Ok(())
+}
+
+/// `sockclnt_create_reply`: the client's index and every message this server knows.
+fn hello(table: &MessageTable, context: u32, index: u32) -> Vec<u8> {
+    let entries = table
+        .entries()
+        .into_iter()
+        .map(|(i, name)| MessageTableEntry {
+            index: i,
+            name: FixedString::new(name),
+        })
+        .collect();
+    let reply = SockclntCreateReply {
+        response: 0,
+        index,
+        message_table: Counted::new(entries),
+    };
+    let env = Envelope {
+        msg_id: SOCKCLNT_CREATE_REPLY_ID,
+        client_index: 0,
+        context,
+    };
+    encode(env, &reply)
+}
+
+/// `sockclnt_delete`, as VPP's handler: the answer goes to the client the request's
+/// client_index names (none: no answer); `response` 1 when `index` names a live client,
+/// whose registration goes, and then the answered connection is closed; else −1 and
+/// nothing changes. True when this connection is to end.
+fn goodbye(shared: &Shared, body: &[u8], own: u32) -> io::Result<bool> {
+    let Ok((env, req)) = decode::<SockclntDelete>(body) else {
+        return Ok(false);
+    };
+    let answered = env.client_index;
+    let Some(to) = shared.clients.get(answered) else {
+        tracing::debug!("sockclnt_delete from unknown client {answered:#x}");
+        return Ok(false);
+    };
+    let live = shared.clients.get(req.index).is_some();
+    let env = Envelope {
+        msg_id: SOCKCLNT_DELETE_REPLY_ID,
+        client_index: 0,
+        context: env.context,
+    };
+    let response = if live { 1 } else { -1 };
+    clients::send(&to, &[encode(env, &SockclntDeleteReply { response })])?;
+    if !live {
+        return Ok(false);
+    }
+    for other in [req.index, answered] {
+        if other != own {
+            shared.clients.close(other);
+        }
+    }
+    Ok(answered == own || req.index == own)
 }

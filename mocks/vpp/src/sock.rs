@@ -1,5 +1,5 @@
-//! Listening unix sockets the mock creates where VPP would: a memif master's control
-//! socket (SOCK_SEQPACKET) and a vhost-user server's socket (SOCK_STREAM).
+//! The listening unix socket of a vhost-user server interface (SOCK_STREAM), created where
+//! VPP creates it. (memif masters listen through the data plane.)
 
 use std::ffi::CString;
 use std::io;
@@ -36,11 +36,6 @@ fn listen(path: &Path, kind: libc::c_int) -> io::Result<OwnedFd> {
         }
         Ok(owned)
     }
-}
-
-pub fn listen_seqpacket(path: &Path) -> io::Result<OwnedFd> {
-    let _ = std::fs::remove_file(path);
-    listen(path, libc::SOCK_SEQPACKET)
 }
 
 pub fn listen_stream(path: &Path) -> io::Result<OwnedFd> {

@@ -1,412 +1,123 @@
-//! mock-vpp through VPP's binary API, as any client sees it: VPP's answers and error
-//! numbers for every message the plugin uses.
+//! mock-vpp's socket as a VPP client sees it: the handshake and its message table, client
+//! indexes, concurrent clients, control_ping, the CLI, and what a broken client gets.
+
+mod mock;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use rstest::rstest;
+use mock::*;
+use vpp_api::frame::{read_frame, write_frame};
+use vpp_api::message::{decode, encode};
 use vpp_api::messages::*;
-use vpp_api::retval::*;
-use vpp_api::types::{IfStatusFlags, L2PortType, MemifMode, MemifRole};
-use vpp_api::wire::{FixedString, MacAddress, Prefix};
-use vpp_api::{Client, Message};
+use vpp_api::types::MemifRole;
+use vpp_api::wire::FixedString;
+use vpp_api::{Client, Envelope, Message};
 
-struct Mock {
-    _dir: tempfile::TempDir,
-    server: mock_vpp::Server,
-}
-
-impl Mock {
-    fn new() -> Mock {
-        let dir = tempfile::tempdir().unwrap();
-        let server = mock_vpp::serve(&dir.path().join("api.sock")).unwrap();
-        Mock { _dir: dir, server }
+/// Every message vpp-api defines, by the `"name", 0xcrc` of its declaration.
+fn crate_messages() -> Vec<String> {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../engines/vpp-api/src/messages"
+    );
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in text.lines() {
+            // `Name = "wire_name", 0x1234abcd, ...` or `... = "wire_name", 0x1234abcd {`
+            let Some((_, rest)) = line.split_once("= \"") else {
+                continue;
+            };
+            let Some((name, rest)) = rest.split_once("\", 0x") else {
+                continue;
+            };
+            let crc: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+            names.push(format!("{name}_{crc}"));
+        }
     }
-
-    fn client(&self) -> Client {
-        Client::connect(self.server.path(), "test", Duration::from_secs(5)).unwrap()
-    }
-
-    fn sock(&self, name: &str) -> String {
-        self._dir.path().join(name).display().to_string()
-    }
-}
-
-fn add_socket(c: &mut Client, id: u32, file: &str) -> MemifSocketFilenameAddDelV2Reply {
-    c.request(&MemifSocketFilenameAddDelV2 {
-        is_add: true,
-        socket_id: id,
-        socket_filename: file.into(),
-    })
-    .unwrap()
-}
-
-fn memif(c: &mut Client, socket_id: u32, id: u32, role: MemifRole) -> MemifCreateV2Reply {
-    c.request(&MemifCreateV2 {
-        role,
-        mode: MemifMode::ETHERNET,
-        id,
-        socket_id,
-        ..Default::default()
-    })
-    .unwrap()
-}
-
-fn bridge(c: &mut Client, bd_id: u32, is_add: bool) -> BridgeDomainAddDelV2Reply {
-    c.request(&BridgeDomainAddDelV2 {
-        bd_id,
-        flood: true,
-        forward: true,
-        learn: true,
-        uu_flood: true,
-        bd_tag: FixedString::new("t"),
-        is_add,
-        ..Default::default()
-    })
-    .unwrap()
+    assert!(names.len() >= 40, "found only {names:?}");
+    names
 }
 
 #[test]
-fn handshake_lists_every_message_served() {
+fn handshake_lists_every_message_the_crate_defines() {
     let m = Mock::new();
     let c = m.client();
-    for name in mock_vpp::handlers::served_messages() {
+    for name in crate_messages() {
         assert!(c.table().id(&name).is_some(), "{name} missing");
     }
-    assert_eq!(c.table().id(&SockclntCreate::name_crc()), Some(15));
-    assert_eq!(c.table().id(&ControlPing::name_crc()), Some(23));
+    for name in mock_vpp::api_table::served_messages() {
+        let id = c.table().id(&name).unwrap();
+        assert!(id >= 29, "{name} has {id}: memclnt keeps 1..=28");
+    }
+    for (i, name) in MEMCLNT_TABLE.iter().enumerate() {
+        assert_eq!(c.table().id(name), Some(i as u16 + 1), "{name}");
+    }
 }
 
 #[test]
-fn memif_socket_rules() {
+fn client_indexes_are_vpps_socket_handles() {
     let m = Mock::new();
-    let mut c = m.client();
-    let a = m.sock("a.sock");
-    let r = add_socket(&mut c, u32::MAX, &a);
-    assert_eq!((r.retval, r.socket_id), (0, 1));
-    assert_eq!(
-        add_socket(&mut c, 1, &a).retval,
-        0,
-        "same file again is accepted"
-    );
-    assert_eq!(
-        add_socket(&mut c, 1, &m.sock("b.sock")).retval,
-        ENTRY_ALREADY_EXISTS
-    );
-    assert_eq!(add_socket(&mut c, 0, &a).retval, INVALID_ARGUMENT);
-    assert_eq!(add_socket(&mut c, 2, "").retval, INVALID_ARGUMENT);
-    let v1 = c
-        .request(&MemifSocketFilenameAddDel {
-            is_add: true,
-            socket_id: u32::MAX,
-            socket_filename: FixedString::new(&a),
-        })
-        .unwrap();
-    assert_eq!(v1.retval, INVALID_ARGUMENT, "v1 cannot ask for a picked id");
-    let sw = memif(&mut c, 1, 0, MemifRole::MASTER).sw_if_index;
-    assert!(
-        std::path::Path::new(&a).exists(),
-        "a master listens on its socket"
-    );
-    let del = |c: &mut Client, id| {
-        c.request(&MemifSocketFilenameAddDelV2 {
-            is_add: false,
-            socket_id: id,
-            socket_filename: String::new(),
-        })
-        .unwrap()
-        .retval
-    };
-    assert_eq!(del(&mut c, 1), UNEXPECTED_INTF_STATE);
-    assert_eq!(
-        c.request(&MemifDelete { sw_if_index: sw }).unwrap().retval,
-        0
-    );
-    assert!(
-        !std::path::Path::new(&a).exists(),
-        "the last master stops listening"
-    );
-    assert_eq!(del(&mut c, 1), 0);
-    assert_eq!(del(&mut c, 1), INVALID_ARGUMENT);
-    let sockets = c.dump(&MemifSocketFilenameDump {}).unwrap();
-    assert_eq!(sockets.len(), 1);
-    assert_eq!(sockets[0].socket_filename.as_str(), "/run/vpp/memif.sock");
-}
-
-#[rstest]
-#[case::unknown_socket(7, 0, MemifRole::MASTER, INVALID_ARGUMENT)]
-#[case::duplicate_id(1, 0, MemifRole::MASTER, SUBIF_ALREADY_EXISTS)]
-#[case::role_mix(1, 1, MemifRole::SLAVE, SUBIF_ALREADY_EXISTS)]
-#[case::second_id(1, 1, MemifRole::MASTER, 0)]
-fn memif_create_rules(
-    #[case] socket_id: u32,
-    #[case] id: u32,
-    #[case] role: MemifRole,
-    #[case] want: i32,
-) {
-    let m = Mock::new();
-    let mut c = m.client();
-    add_socket(&mut c, 1, &m.sock("a.sock"));
-    assert_eq!(memif(&mut c, 1, 0, MemifRole::MASTER).retval, 0);
-    assert_eq!(memif(&mut c, socket_id, id, role).retval, want);
+    let first = m.client();
+    let second = m.client();
+    // Slot 0 is VPP's listening socket; bit 31 marks a socket client.
+    assert_eq!(first.client_index(), 0x8000_0001);
+    assert_eq!(second.client_index(), 0x8000_0002);
+    let index = first.client_index();
+    first.disconnect();
+    // Once the server has seen the first one go, its slot is the next handed out (the
+    // clients made meanwhile keep theirs, so the freed slot is not buried under them).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut meanwhile = Vec::new();
+    loop {
+        let again = m.client();
+        if again.client_index() == index {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "slot never reused");
+        meanwhile.push(again);
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
-fn memif_details_and_interface_dump() {
+fn control_ping_and_show_version() {
     let m = Mock::new();
     let mut c = m.client();
-    add_socket(&mut c, 3, &m.sock("a.sock"));
-    let mac: MacAddress = "02:00:00:aa:bb:cc".parse().unwrap();
-    let r = c
-        .request(&MemifCreateV2 {
-            role: MemifRole::SLAVE,
-            mode: MemifMode::ETHERNET,
-            id: 5,
-            socket_id: 3,
-            ring_size: 0,
-            hw_addr: mac,
-            ..Default::default()
-        })
-        .unwrap();
-    assert_eq!(r.retval, 0);
-    let bad_ring = c
-        .request(&MemifCreateV2 {
-            socket_id: 3,
-            id: 6,
-            role: MemifRole::SLAVE,
-            ring_size: 1000,
-            ..Default::default()
-        })
-        .unwrap();
-    assert_eq!(bad_ring.retval, INVALID_ARGUMENT);
-    let d = c.dump(&MemifDump {}).unwrap();
-    assert_eq!(d.len(), 1);
-    assert_eq!(d[0].if_name.as_str(), "memif3/5");
-    assert_eq!((d[0].ring_size, d[0].buffer_size), (1024, 2048));
-    assert_eq!(d[0].hw_addr, mac);
-    let all = c
-        .dump(&SwInterfaceDump {
-            sw_if_index: u32::MAX,
-            ..Default::default()
-        })
-        .unwrap();
-    assert_eq!(all.len(), 2);
-    assert_eq!(all[0].interface_name.as_str(), "local0");
-    assert_eq!(all[1].interface_dev_type.as_str(), "memif");
-    let named = c
-        .dump(&SwInterfaceDump {
-            sw_if_index: 0,
-            name_filter_valid: true,
-            name_filter: "MEMIF3".into(),
-        })
-        .unwrap();
-    assert_eq!(named.len(), 1);
-    let one = c
-        .dump(&SwInterfaceDump {
-            sw_if_index: 42,
-            ..Default::default()
-        })
-        .unwrap();
-    assert!(one.is_empty());
-    assert_eq!(
-        c.request(&MemifDelete { sw_if_index: 0 }).unwrap().retval,
-        INVALID_SW_IF_INDEX
-    );
-}
-
-#[test]
-fn bridge_domain_rules() {
-    let m = Mock::new();
-    let mut c = m.client();
-    assert_eq!(bridge(&mut c, 4, true).retval, 0);
-    assert_eq!(bridge(&mut c, 4, true).retval, BD_ALREADY_EXISTS);
-    assert_eq!(bridge(&mut c, 16_777_216, true).retval, BD_ID_EXCEED_MAX);
-    let picked = bridge(&mut c, u32::MAX, true);
-    assert_eq!((picked.retval, picked.bd_id), (0, 1));
-    assert_eq!(bridge(&mut c, 9, false).retval, NO_SUCH_ENTRY);
-    assert_eq!(bridge(&mut c, 0, false).retval, BD_NOT_MODIFIABLE);
-
-    add_socket(&mut c, 1, &m.sock("a.sock"));
-    let sw = memif(&mut c, 1, 0, MemifRole::MASTER).sw_if_index;
-    let join = |c: &mut Client, bd_id, enable| {
-        c.request(&SwInterfaceSetL2Bridge {
-            rx_sw_if_index: sw,
-            bd_id,
-            port_type: L2PortType::NORMAL,
-            shg: 0,
-            enable,
-        })
-        .unwrap()
-        .retval
-    };
-    assert_eq!(join(&mut c, 4, true), 0);
-    assert_eq!(bridge(&mut c, 4, false).retval, BD_IN_USE);
-    // Joining another bridge moves the port; a missing bridge is created.
-    assert_eq!(join(&mut c, 7, true), 0);
-    let all = c
-        .dump(&BridgeDomainDump {
-            bd_id: u32::MAX,
-            sw_if_index: u32::MAX,
-        })
-        .unwrap();
-    let members: Vec<(u32, usize)> = all
-        .iter()
-        .map(|b| (b.bd_id, b.sw_if_details.items.len()))
-        .collect();
-    assert_eq!(members, vec![(1, 0), (4, 0), (7, 1)]);
-    assert_eq!(all[1].bd_tag.as_str(), "t");
-    let vtr = c
-        .request(&L2InterfaceVlanTagRewrite {
-            sw_if_index: sw,
-            vtr_op: vtr_op::PUSH_1,
-            push_dot1q: 1,
-            tag1: 100,
-            tag2: 0,
-        })
-        .unwrap();
-    assert_eq!(vtr.retval, 0);
-    // Deleting the interface takes it out of its bridge.
-    assert_eq!(
-        c.request(&MemifDelete { sw_if_index: sw }).unwrap().retval,
-        0
-    );
-    assert_eq!(bridge(&mut c, 7, false).retval, 0);
-    let none = c
-        .dump(&BridgeDomainDump {
-            bd_id: 0,
-            sw_if_index: u32::MAX,
-        })
-        .unwrap();
-    assert!(none.is_empty());
-}
-
-#[test]
-fn addresses_and_flags() {
-    let m = Mock::new();
-    let mut c = m.client();
-    add_socket(&mut c, 1, &m.sock("a.sock"));
-    add_socket(&mut c, 2, &m.sock("b.sock"));
-    let a = memif(&mut c, 1, 0, MemifRole::SLAVE).sw_if_index;
-    let b = memif(&mut c, 2, 0, MemifRole::SLAVE).sw_if_index;
-    let addr = |c: &mut Client, sw, ip: &str, is_add| {
-        c.request(&SwInterfaceAddDelAddress {
-            sw_if_index: sw,
-            is_add,
-            del_all: false,
-            prefix: Prefix::new(ip.parse().unwrap(), 24),
-        })
-        .unwrap()
-        .retval
-    };
-    assert_eq!(addr(&mut c, a, "10.0.0.1", true), 0);
-    assert_eq!(addr(&mut c, a, "10.0.0.1", true), DUPLICATE_IF_ADDRESS);
-    assert_eq!(addr(&mut c, b, "10.0.0.2", true), ADDRESS_IN_USE);
-    assert_eq!(
-        addr(&mut c, a, "10.9.0.1", false),
-        ADDRESS_NOT_FOUND_FOR_INTERFACE
-    );
-    assert_eq!(addr(&mut c, 0, "10.1.0.1", true), UNSUPPORTED);
-    assert_eq!(addr(&mut c, 99, "10.1.0.1", true), INVALID_SW_IF_INDEX);
-    let ips = c
-        .dump(&IpAddressDump {
-            sw_if_index: a,
-            is_ipv6: false,
-        })
-        .unwrap();
-    assert_eq!(ips.len(), 1);
-    assert_eq!(ips[0].prefix.to_string(), "10.0.0.1/24");
-    let up = |c: &mut Client, sw| {
-        c.request(&SwInterfaceSetFlags {
-            sw_if_index: sw,
-            flags: IfStatusFlags::ADMIN_UP,
-        })
-        .unwrap()
-        .retval
-    };
-    assert_eq!(up(&mut c, a), 0);
-    assert_eq!(up(&mut c, 77), INVALID_SW_IF_INDEX);
-    let d = c
-        .dump(&SwInterfaceDump {
-            sw_if_index: a,
-            ..Default::default()
-        })
-        .unwrap();
-    assert!(d[0].flags.contains(IfStatusFlags::ADMIN_UP));
-    assert!(
-        !d[0].flags.contains(IfStatusFlags::LINK_UP),
-        "no peer, no link"
-    );
-}
-
-#[test]
-fn vhost_user_rules() {
-    let m = Mock::new();
-    let mut c = m.client();
-    let path = m.sock("vhost.sock");
-    let create = |c: &mut Client, is_server| {
-        c.request(&CreateVhostUserIfV2 {
-            is_server,
-            sock_filename: FixedString::new(&path),
-            ..Default::default()
-        })
-        .unwrap()
-    };
-    let r = create(&mut c, true);
-    assert_eq!(r.retval, 0);
-    assert!(std::path::Path::new(&path).exists(), "a server listens");
-    let again = create(&mut c, false);
-    assert_eq!(
-        (again.retval, again.sw_if_index),
-        (IF_ALREADY_EXISTS, r.sw_if_index)
-    );
-    let d = c
-        .dump(&SwInterfaceVhostUserDump {
-            sw_if_index: u32::MAX,
-        })
-        .unwrap();
-    assert_eq!(d.len(), 1);
-    assert_eq!(d[0].interface_name.as_str(), "VirtualEthernet0/0/0");
-    assert_eq!(
-        c.request(&MemifDelete {
-            sw_if_index: r.sw_if_index
-        })
-        .unwrap()
-        .retval,
-        INVALID_SW_IF_INDEX,
-        "not a memif"
-    );
-    assert_eq!(
-        c.request(&DeleteVhostUserIf {
-            sw_if_index: r.sw_if_index
-        })
-        .unwrap()
-        .retval,
-        0
-    );
-    assert!(!std::path::Path::new(&path).exists());
-}
-
-#[test]
-fn cli_and_ping() {
-    let m = Mock::new();
-    let mut c = m.client();
-    let v = c
-        .request(&CliInband {
-            cmd: "show version".into(),
-        })
-        .unwrap();
-    assert_eq!(v.retval, 0);
-    assert!(v.reply.starts_with("vpp v"), "{}", v.reply);
-    let bad = c
-        .request(&CliInband {
-            cmd: "no such thing".into(),
-        })
-        .unwrap();
-    assert_eq!(bad.retval, -1);
     let ping = c.request(&ControlPing {}).unwrap();
-    assert_eq!(ping.vpe_pid, std::process::id());
+    assert_eq!((ping.retval, ping.vpe_pid), (0, std::process::id()));
     assert_eq!(ping.client_index, c.client_index());
+    let v = c.request(&ShowVersion {}).unwrap();
+    assert_eq!(v.program.as_str(), "vpe");
+    assert_eq!(v.version.as_str(), mock_vpp::VERSION);
+    assert!(
+        !v.version.as_str().starts_with('v'),
+        "VPP's API version has no v"
+    );
+}
+
+#[test]
+fn cli_inband() {
+    let m = Mock::new();
+    let mut c = m.client();
+    let cli = |c: &mut Client, cmd: &str| {
+        let r = c.request(&CliInband { cmd: cmd.into() }).unwrap();
+        (r.retval, r.reply)
+    };
+    let (rv, text) = cli(&mut c, "show version");
+    assert_eq!(rv, 0);
+    assert!(
+        text.starts_with(&format!("vpp v{} ", mock_vpp::VERSION)),
+        "{text}"
+    );
+    let (rv, text) = cli(&mut c, "sh int");
+    assert_eq!(rv, 0);
+    assert!(text.contains("local0"), "{text}");
+    assert_eq!(
+        cli(&mut c, "no such thing"),
+        (-1, "unknown input `no such thing'\n".into())
+    );
 }
 
 #[test]
@@ -415,68 +126,144 @@ fn concurrent_clients_get_distinct_interfaces() {
     let handles: Vec<_> = (1..=16u32)
         .map(|n| {
             let path = m.server.path().to_path_buf();
-            let file = m.sock(&format!("s{n}.sock"));
+            let file = m.path(&format!("s{n}.sock"));
             std::thread::spawn(move || {
                 let mut c = Client::connect(&path, "t", Duration::from_secs(5)).unwrap();
                 let id = add_socket(&mut c, u32::MAX, &file).socket_id;
                 let r = memif(&mut c, id, 0, MemifRole::MASTER);
                 assert_eq!(r.retval, 0);
-                r.sw_if_index
+                (id, r.sw_if_index)
             })
         })
         .collect();
-    let mut sws: Vec<u32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let got: Vec<(u32, u32)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let mut ids: Vec<u32> = got.iter().map(|g| g.0).collect();
+    let mut sws: Vec<u32> = got.iter().map(|g| g.1).collect();
+    ids.sort();
+    ids.dedup();
     sws.sort();
-    sws.dedup();
-    assert_eq!(sws.len(), 16);
+    assert_eq!(ids.len(), 16, "every client got its own socket id");
+    assert_eq!(
+        sws,
+        (1..=16).collect::<Vec<u32>>(),
+        "one sw_if_index each, no gaps"
+    );
 }
 
-/// Raw frames: a request carrying another client's index gets no answer, and a
-/// malformed frame ends only that connection.
-#[test]
-fn foreign_client_index_and_garbage() {
-    let m = Mock::new();
+/// A raw connection that did the handshake; its client index.
+fn raw_client(m: &Mock) -> (UnixStream, u32) {
     let mut raw = UnixStream::connect(m.server.path()).unwrap();
     raw.set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
-    let hello = vpp_api::message::encode(
-        vpp_api::Envelope {
-            msg_id: 15,
-            client_index: 0,
-            context: 7,
-        },
-        &SockclntCreate {
-            name: FixedString::new("raw"),
-        },
-    );
-    vpp_api::frame::write_frame(&mut raw, &hello).unwrap();
-    let reply = vpp_api::frame::read_frame(&mut raw, 1 << 20)
-        .unwrap()
-        .unwrap();
-    let (_, created) = vpp_api::message::decode::<SockclntCreateReply>(&reply).unwrap();
-    let ping = vpp_api::message::encode(
-        vpp_api::Envelope {
-            msg_id: 23,
-            client_index: created.index ^ 1,
-            context: 9,
-        },
-        &ControlPing {},
-    );
-    vpp_api::frame::write_frame(&mut raw, &ping).unwrap();
-    let mut buf = [0u8; 64];
-    let got = raw.read(&mut buf);
-    assert!(
-        got.is_err(),
-        "no answer for a foreign client_index: {got:?}"
-    );
+    let env = Envelope {
+        msg_id: 15,
+        client_index: 0,
+        context: 7,
+    };
+    let hello = SockclntCreate {
+        name: FixedString::new("raw"),
+    };
+    write_frame(&mut raw, &encode(env, &hello)).unwrap();
+    let reply = read_frame(&mut raw, 1 << 20).unwrap().unwrap();
+    let (env, created) = decode::<SockclntCreateReply>(&reply).unwrap();
+    assert_eq!((env.context, created.response), (7, 0));
+    (raw, created.index)
+}
 
+fn ping(raw: &mut UnixStream, client_index: u32, context: u32) {
+    let env = Envelope {
+        msg_id: 23,
+        client_index,
+        context,
+    };
+    write_frame(raw, &encode(env, &ControlPing {})).unwrap();
+}
+
+fn silent(raw: &mut UnixStream) -> bool {
+    let mut buf = [0u8; 64];
+    raw.read(&mut buf).is_err()
+}
+
+/// VPP answers on the connection the client_index names, and not at all when it names
+/// no live client.
+#[test]
+fn answers_follow_the_client_index() {
+    let m = Mock::new();
+    let (mut a, a_index) = raw_client(&m);
+    let (mut b, b_index) = raw_client(&m);
+    ping(&mut a, 0x8000_0777, 9);
+    assert!(silent(&mut a), "no answer for a client_index nobody has");
+    ping(&mut a, b_index, 10);
+    assert!(silent(&mut a), "the answer went elsewhere");
+    let got = read_frame(&mut b, 1 << 20).unwrap().unwrap();
+    let (env, reply) = decode::<ControlPingReply>(&got).unwrap();
+    assert_eq!((env.context, reply.client_index), (10, b_index));
+    ping(&mut a, a_index, 11);
+    let got = read_frame(&mut a, 1 << 20).unwrap().unwrap();
+    assert_eq!(decode::<ControlPingReply>(&got).unwrap().0.context, 11);
+}
+
+#[test]
+fn sockclnt_delete() {
+    let m = Mock::new();
+    let (mut raw, index) = raw_client(&m);
+    let bye = |raw: &mut UnixStream, named: u32, context: u32| {
+        let env = Envelope {
+            msg_id: 17,
+            client_index: index,
+            context,
+        };
+        write_frame(raw, &encode(env, &SockclntDelete { index: named })).unwrap();
+        let got = read_frame(raw, 1 << 20).unwrap().unwrap();
+        let (env, reply) = decode::<SockclntDeleteReply>(&got).unwrap();
+        assert_eq!(env.context, context);
+        reply.response
+    };
+    assert_eq!(bye(&mut raw, 0x8000_0555, 1), -1, "unknown index");
+    ping(&mut raw, index, 2);
+    assert!(
+        !silent(&mut raw),
+        "the connection stays after a refused delete"
+    );
+    assert_eq!(bye(&mut raw, index, 3), 1);
+    let mut buf = [0u8; 16];
+    assert_eq!(raw.read(&mut buf).unwrap(), 0, "VPP closes after the reply");
+}
+
+/// A malformed frame ends only its own connection.
+#[test]
+fn garbage_ends_only_its_connection() {
+    let m = Mock::new();
+    let mut c = m.client();
     // A frame announcing 2 GiB: the server drops this connection...
     let mut bad = UnixStream::connect(m.server.path()).unwrap();
     bad.write_all(&[0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0])
         .unwrap();
     bad.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut buf = [0u8; 16];
     assert_eq!(bad.read(&mut buf).unwrap_or(0), 0);
-    // ...and keeps serving the others.
-    let mut c = m.client();
+    // ...and keeps serving the others, old and new.
     assert_eq!(c.request(&ControlPing {}).unwrap().retval, 0);
+    assert_eq!(m.client().request(&ControlPing {}).unwrap().retval, 0);
+    // An empty frame and an unknown message id get no answer and end nothing.
+    let (mut raw, index) = raw_client(&m);
+    write_frame(&mut raw, &[]).unwrap();
+    write_frame(&mut raw, &[0xff, 0xf0, 0, 0, 0, 0]).unwrap();
+    assert!(silent(&mut raw));
+    ping(&mut raw, index, 5);
+    assert!(!silent(&mut raw));
+}
+
+#[test]
+fn names_and_crcs_are_vpps() {
+    // A spot check against SPEC.md's table: ids are per server, names and CRCs are not.
+    assert_eq!(MemifCreateV2::name_crc(), "memif_create_v2_8c7de5f7");
+    assert_eq!(
+        BridgeDomainAddDelV2::name_crc(),
+        "bridge_domain_add_del_v2_600b7170"
+    );
+    assert_eq!(
+        SwInterfaceDetails::name_crc(),
+        "sw_interface_details_6c221fc7"
+    );
 }

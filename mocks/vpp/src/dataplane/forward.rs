@@ -3,11 +3,11 @@
 //! Runs under the model lock; returns the frames to send and where.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::frame::{self, Arp, Echo};
 use super::Pings;
-use crate::model::Vpp;
+use crate::model::{Neighbor, Vpp};
 
 /// (egress sw_if_index, frame)
 pub type Out = Vec<(u32, Vec<u8>)>;
@@ -49,8 +49,27 @@ pub fn transmit(vpp: &mut Vpp, out: Out) -> Out {
         .collect()
 }
 
+/// Whether a learned entry of a bridge with this mac_age (minutes, 0 = never) is too old.
+fn expired(mac_age: u8, learned: Instant, now: Instant) -> bool {
+    mac_age != 0
+        && now.saturating_duration_since(learned) >= Duration::from_secs(60 * u64::from(mac_age))
+}
+
+/// Forgets learned MACs older than their bridge's mac_age.
+pub fn age(vpp: &mut Vpp, now: Instant) {
+    let bridges = &vpp.bridges;
+    vpp.l2fib.retain(|(bd, _), (_, learned)| {
+        !bridges
+            .get(bd)
+            .is_some_and(|b| expired(b.mac_age, *learned, now))
+    });
+}
+
 fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>) -> Out {
-    let vtr = vpp.interfaces[&sw].vtr;
+    let (vtr, shg) = {
+        let i = &vpp.interfaces[&sw];
+        (i.vtr, i.bridge.map_or(0, |(_, shg)| shg))
+    };
     let f = if vtr.op == VTR_PUSH_1 {
         if frame::vlan(&f).is_some() {
             // An access port takes untagged frames only.
@@ -67,13 +86,21 @@ fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>) -> Out {
     let Some(b) = vpp.bridges.get(&bd) else {
         return Vec::new();
     };
-    let (learn, flood, uu_flood, members) = (b.learn, b.flood, b.uu_flood, b.members.clone());
+    let (learn, flood, uu_flood, mac_age) = (b.learn, b.flood, b.uu_flood, b.mac_age);
+    let members = b.members.clone();
+    let now = Instant::now();
     if learn && !frame::is_group(&src) {
-        vpp.l2fib.insert((bd, src), (sw, Instant::now()));
+        vpp.l2fib.insert((bd, src), (sw, now));
     }
-    let known = (!frame::is_group(&dst))
-        .then(|| vpp.l2fib.get(&(bd, dst)).map(|(port, _)| *port))
-        .flatten();
+    let known = match vpp.l2fib.get(&(bd, dst)) {
+        _ if frame::is_group(&dst) => None,
+        Some((_, learned)) if expired(mac_age, *learned, now) => {
+            vpp.l2fib.remove(&(bd, dst));
+            None
+        }
+        Some((port, _)) => Some(*port),
+        None => None,
+    };
     let ports: Vec<u32> = match known {
         Some(port) if port == sw => Vec::new(),
         Some(port) => vec![port],
@@ -85,6 +112,10 @@ fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>) -> Out {
         .into_iter()
         .filter_map(|port| {
             let i = vpp.interfaces.get(&port)?;
+            // Split horizon: members of one non-zero group do not talk to each other.
+            if shg != 0 && i.bridge.map_or(0, |(_, g)| g) == shg {
+                return None;
+            }
             if i.vtr.op == VTR_PUSH_1 {
                 // Egress of an access port: only its own VLAN, untagged.
                 (frame::vlan(&f) == Some(i.vtr.tag1 as u16)).then(|| (port, frame::pop_vlan(&f)))
@@ -109,9 +140,15 @@ fn own_v4(vpp: &Vpp, sw: u32) -> Vec<Ipv4Addr> {
 fn endpoint(vpp: &mut Vpp, sw: u32, f: &[u8], pings: &Pings) -> Out {
     let mine = own_v4(vpp, sw);
     let mac = vpp.interfaces[&sw].mac;
+    let dst = frame::dst(f).expect("checked length");
+    if !frame::is_group(&dst) && dst != mac {
+        // As VPP's ethernet-input on an L3 interface: "l3 mac mismatch".
+        vpp.interfaces.get_mut(&sw).expect("present").counters.drops += 1;
+        return Vec::new();
+    }
     if let Some(a) = frame::parse_arp(f) {
         if mine.contains(&a.tpa) || a.op == frame::ARP_REPLY {
-            vpp.neighbors.insert((sw, a.spa), a.sha);
+            learn_neighbor(vpp, pings, sw, a.spa, a.sha);
         }
         if a.op == frame::ARP_REQUEST && mine.contains(&a.tpa) {
             let reply = Arp {
@@ -131,12 +168,15 @@ fn endpoint(vpp: &mut Vpp, sw: u32, f: &[u8], pings: &Pings) -> Out {
     if !mine.contains(&e.dst) {
         return Vec::new();
     }
-    let peer_mac = frame::src(f).expect("checked length");
-    vpp.neighbors.insert((sw, e.src), peer_mac);
     if e.reply {
         pings.deliver(e.id, e.seq, e.ttl, e.ip_len());
         return Vec::new();
     }
+    // The sender ARPed for us first, so it is normally known; else answer its MAC.
+    let peer_mac = match vpp.neighbors.get(&(sw, e.src)) {
+        Some(n) => n.mac,
+        None => frame::src(f).expect("checked length"),
+    };
     let reply = Echo {
         reply: true,
         src: e.dst,
@@ -146,3 +186,13 @@ fn endpoint(vpp: &mut Vpp, sw: u32, f: &[u8], pings: &Pings) -> Out {
     };
     vec![(sw, frame::echo(peer_mac, mac, &reply))]
 }
+
+fn learn_neighbor(vpp: &mut Vpp, pings: &Pings, sw: u32, ip: Ipv4Addr, mac: [u8; 6]) {
+    let updated = Instant::now();
+    vpp.neighbors.insert((sw, ip), Neighbor { mac, updated });
+    pings.resolved(sw, ip, mac);
+}
+
+#[cfg(test)]
+#[path = "forward_tests.rs"]
+mod tests;

@@ -152,15 +152,18 @@ fn neighbor(
     route: &Route,
     dst: Ipv4Addr,
 ) -> Option<[u8; 6]> {
-    let known = |m: &Arc<Mutex<Vpp>>| {
-        m.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .neighbors
-            .get(&(route.sw, dst))
-            .copied()
-    };
-    if let Some(mac) = known(model) {
-        return Some(mac);
+    let (tx, rx) = channel();
+    {
+        // Registered under the model lock, so an answer cannot slip in between.
+        let vpp = model.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = vpp.neighbors.get(&(route.sw, dst)) {
+            return Some(n.mac);
+        }
+        dp.pings
+            .resolving
+            .lock()
+            .expect("pings")
+            .insert((route.sw, dst), tx);
     }
     let request = Arp {
         op: frame::ARP_REQUEST,
@@ -170,12 +173,13 @@ fn neighbor(
         tpa: dst,
     };
     dp.send(route.sw, frame::arp(frame::BROADCAST, request));
-    let deadline = Instant::now() + TIMEOUT;
-    while Instant::now() < deadline {
-        if let Some(mac) = known(model) {
-            return Some(mac);
-        }
-        std::thread::sleep(Duration::from_micros(200));
+    let mac = rx.recv_timeout(TIMEOUT).ok();
+    if mac.is_none() {
+        dp.pings
+            .resolving
+            .lock()
+            .expect("pings")
+            .remove(&(route.sw, dst));
     }
-    None
+    mac
 }
