@@ -7,13 +7,14 @@
 set -eu
 
 OUT=${1:?usage: build-cni-runtime.sh OUTDIR}
-SRC=$(cd "$(dirname "$0")/cni-runtime" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$HERE/cni-runtime
 GOCODE=${GOCODE:-/usr/share/gocode}
 mkdir -p "$OUT"
 BIN="$(cd "$OUT" && pwd)/cni-runtime"
 
-# Up to date: one find over a handful of files, no Go involved.
-if [ -x "$BIN" ] && [ -z "$(find "$SRC" -name '*.go' -newer "$BIN")" ]; then
+# Up to date: one find over a handful of files (the sources and this script), no Go.
+if [ -x "$BIN" ] && [ -z "$(find "$SRC" "$HERE/build-cni-runtime.sh" \( -name '*.go' -o -name build-cni-runtime.sh \) -newer "$BIN")" ]; then
     echo "$BIN"
     exit 0
 fi
@@ -40,7 +41,7 @@ if [ -z "${GOCACHE:-}" ]; then
     elif [ -n "${HOME:-}" ] && [ -w "$HOME" ]; then
         GOCACHE=$HOME/.cache/go-build
     else
-        GOCACHE=${TMPDIR:-/tmp}/cni-runtime-gocache
+        GOCACHE=${TMPDIR:-/tmp}/cni-runtime-gocache-$(id -u)
     fi
 fi
 export GOCACHE

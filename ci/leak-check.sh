@@ -15,10 +15,13 @@ for p in mock-vpp mock-ovsdb dpdk-testpmd; do
     pids=$(pgrep -x "$p" 2>/dev/null | tr '\n' ' ')
     [ -n "$pids" ] && left+=("process $p ($pids)")
 done
-# OVS daemons of the tests run from private directories under /tmp (a system OVS is not ours).
-for p in ovsdb-server ovs-vswitchd; do
-    pids=$(pgrep -f "^[^ ]*$p.* (unix:)?/tmp/" 2>/dev/null | tr '\n' ' ')
-    [ -n "$pids" ] && left+=("process $p ($pids)")
+# OVS daemons that ci/start-ovs.sh started (it marks their directory); a system OVS, or one
+# someone else runs, is not the tests'.
+for pid in $(pgrep -f 'ovsdb-server|ovs-vswitchd' 2>/dev/null); do
+    pidfile=$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | sed -n 's/^--pidfile=//p')
+    if [ -n "$pidfile" ] && [ -e "$(dirname "$pidfile")/.started-by-start-ovs" ]; then
+        left+=("process $(tr '\0' ' ' < "/proc/$pid/cmdline" | cut -c1-80)")
+    fi
 done
 for d in /tmp/usrsp-run* /tmp/usrsp-demo* /tmp/usrsp-pod* /tmp/usrsp-bench*; do
     [ -e "$d" ] && left+=("directory $d")

@@ -39,13 +39,13 @@ func parseValid(flags []string) ([]attachment, error) {
 
 // status asks each plugin in order whether it is ready, stopping at the first that is
 // not (upstream GetStatusNetworkList). Below 1.1.0 there is no STATUS to send.
-func status(ctx context.Context, e *pluginExec, net *network, paths []string) error {
-	if !atLeast(net.version, cni11) {
-		fmt.Fprintf(os.Stderr, "cni-runtime status: cniVersion %q predates STATUS (%s); nothing sent\n", net.version, cni11)
+func status(ctx context.Context, e *pluginExec, nw *network, paths []string) error {
+	if !atLeast(nw.version, cni11) {
+		fmt.Fprintf(os.Stderr, "cni-runtime status: cniVersion %q predates STATUS (%s); nothing sent\n", nw.version, cni11)
 		return nil
 	}
-	for _, p := range net.list.Plugins {
-		stdin, err := stdinFor(net, p, nil)
+	for _, p := range nw.list.Plugins {
+		stdin, err := stdinFor(nw, p, nil)
 		if err != nil {
 			return err
 		}
@@ -60,12 +60,12 @@ func status(ctx context.Context, e *pluginExec, net *network, paths []string) er
 // cached attachment of this network that is not valid, then, from 1.1.0, GC with the
 // valid attachments to each plugin. It carries on past failures and returns the first;
 // the others go to stderr.
-func gc(ctx context.Context, cni *libcni.CNIConfig, e *pluginExec, net *network, paths []string, cacheDir string, valid []attachment) error {
+func gc(ctx context.Context, cni *libcni.CNIConfig, e *pluginExec, nw *network, paths []string, cacheDir string, valid []attachment) error {
 	keep := make(map[attachment]bool, len(valid))
 	for _, a := range valid {
 		keep[a] = true
 	}
-	cached, err := cachedAttachments(cacheDir, net.list.Name)
+	cached, err := cachedAttachments(cacheDir, nw.list.Name)
 	if err != nil {
 		return err
 	}
@@ -81,17 +81,17 @@ func gc(ctx context.Context, cni *libcni.CNIConfig, e *pluginExec, net *network,
 			Args:           c.CNIArgs,
 			CapabilityArgs: c.CapabilityArgs,
 		}
-		if err := cni.DelNetworkList(ctx, net.list, rt); err != nil {
+		if err := cni.DelNetworkList(ctx, nw.list, rt); err != nil {
 			errs = append(errs, fmt.Errorf("DEL of stale attachment %s/%s: %w", c.ContainerID, c.IfName, err))
 		}
 	}
 
-	if !atLeast(net.version, cni11) {
-		fmt.Fprintf(os.Stderr, "cni-runtime gc: cniVersion %q predates GC (%s); stale cached attachments deleted, no GC sent\n", net.version, cni11)
+	if !atLeast(nw.version, cni11) {
+		fmt.Fprintf(os.Stderr, "cni-runtime gc: cniVersion %q predates GC (%s); stale cached attachments deleted, no GC sent\n", nw.version, cni11)
 		return first(errs)
 	}
-	for _, p := range net.list.Plugins {
-		stdin, err := stdinFor(net, p, map[string]interface{}{"cni.dev/valid-attachments": valid})
+	for _, p := range nw.list.Plugins {
+		stdin, err := stdinFor(nw, p, map[string]interface{}{"cni.dev/valid-attachments": valid})
 		if err == nil {
 			_, err = e.call(ctx, paths, "GC", p.Network.Type, stdin)
 		}
@@ -104,8 +104,8 @@ func gc(ctx context.Context, cni *libcni.CNIConfig, e *pluginExec, net *network,
 
 // stdinFor is a plugin's config with the list's name and version injected, as libcni
 // injects them for every verb, plus extra keys.
-func stdinFor(net *network, p *libcni.NetworkConfig, extra map[string]interface{}) ([]byte, error) {
-	inject := map[string]interface{}{"name": net.list.Name, "cniVersion": net.version}
+func stdinFor(nw *network, p *libcni.NetworkConfig, extra map[string]interface{}) ([]byte, error) {
+	inject := map[string]interface{}{"name": nw.list.Name, "cniVersion": nw.version}
 	for k, v := range extra {
 		inject[k] = v
 	}

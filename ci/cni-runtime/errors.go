@@ -46,7 +46,11 @@ func report(verb string, err error) {
 	if err == nil {
 		os.Exit(0)
 	}
-	fmt.Fprintf(os.Stderr, "cni-runtime %s: %v\n", verb, err)
+	who := "cni-runtime"
+	if verb != "" {
+		who += " " + verb
+	}
+	fmt.Fprintf(os.Stderr, "%s: %v\n", who, err)
 
 	var failed *pluginError
 	if errors.As(err, &failed) {

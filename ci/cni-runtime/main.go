@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,6 +36,8 @@ type options struct {
 	timeout     time.Duration
 }
 
+var knownVerbs = map[string]bool{"add": true, "check": true, "del": true, "status": true, "gc": true, "version": true}
+
 // repeated collects every value of a flag given several times.
 type repeated []string
 
@@ -42,21 +45,25 @@ func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func main() {
-	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
-		fmt.Fprintln(os.Stderr, usage)
+	o := &options{}
+	fs := newFlagSet(o)
+	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") || os.Args[1] == "help" {
+		printUsage(fs)
 		report("", refuse(types.ErrInvalidEnvironmentVariables, "no command given"))
 	}
 	verb := os.Args[1]
-	o, err := parseFlags(verb, os.Args[2:])
-	if err != nil {
+	if !knownVerbs[verb] {
+		report(verb, refuse(types.ErrInvalidEnvironmentVariables, "unknown command %q (%s)", verb, usage))
+	}
+	if err := parseFlags(fs, o, os.Args[2:]); err != nil {
 		report(verb, err)
 	}
 	report(verb, run(verb, o))
 }
 
-func parseFlags(verb string, argv []string) (*options, error) {
-	o := &options{}
-	fs := flag.NewFlagSet("cni-runtime "+verb, flag.ContinueOnError)
+// newFlagSet binds the flags, the same for every command, to o.
+func newFlagSet(o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("cni-runtime", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.conf, "conf", "", "network config: a .conf (one plugin) or a conflist")
 	fs.StringVar(&o.cacheDir, "cache-dir", libcni.CacheDir, "libcni's result cache directory")
@@ -69,16 +76,32 @@ func parseFlags(verb string, argv []string) (*options, error) {
 	fs.Var((*repeated)(&o.valid), "valid", "gc: an attachment to keep, ID/IFNAME (repeatable)")
 	fs.BoolVar(&o.verbose, "verbose", false, "log every plugin call (env, stdin, stdout) to stderr")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "bound on the whole command")
-	if err := fs.Parse(argv); err != nil {
-		return nil, refuse(types.ErrInvalidEnvironmentVariables, "%v", err)
+	return fs
+}
+
+// parseFlags reads the flags after the command.
+func parseFlags(fs *flag.FlagSet, o *options, argv []string) error {
+	err := fs.Parse(argv)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(fs)
+		os.Exit(0)
+	}
+	if err != nil {
+		return refuse(types.ErrInvalidEnvironmentVariables, "%v", err)
 	}
 	if fs.NArg() > 0 {
-		return nil, refuse(types.ErrInvalidEnvironmentVariables, "unexpected argument %q", fs.Arg(0))
+		return refuse(types.ErrInvalidEnvironmentVariables, "unexpected argument %q", fs.Arg(0))
 	}
 	if o.conf == "" {
-		return nil, refuse(types.ErrInvalidEnvironmentVariables, "--conf is required")
+		return refuse(types.ErrInvalidEnvironmentVariables, "--conf is required")
 	}
-	return o, nil
+	return nil
+}
+
+func printUsage(fs *flag.FlagSet) {
+	fmt.Fprintln(os.Stderr, usage)
+	fs.SetOutput(os.Stderr)
+	fs.PrintDefaults()
 }
 
 func envOr(key, fallback string) string {
@@ -88,16 +111,17 @@ func envOr(key, fallback string) string {
 	return fallback
 }
 
+// run carries out one command within --timeout.
 func run(verb string, o *options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 
-	net, err := loadNetwork(o.conf)
+	nw, err := loadNetwork(o.conf)
 	if err != nil {
 		return err
 	}
 	paths := filepath.SplitList(o.cniPath)
-	exec := newPluginExec(net.version, o.verbose)
+	exec := newPluginExec(nw.version, o.verbose)
 	cni := libcni.NewCNIConfigWithCacheDir(paths, o.cacheDir, exec)
 
 	switch verb {
@@ -106,19 +130,19 @@ func run(verb string, o *options) error {
 		if err != nil {
 			return err
 		}
-		return attach(ctx, verb, cni, exec, net, rt)
+		return attach(ctx, verb, cni, exec, nw, rt)
 	case "status":
-		return status(ctx, exec, net, paths)
+		return status(ctx, exec, nw, paths)
 	case "gc":
 		valid, err := parseValid(o.valid)
 		if err != nil {
 			return err
 		}
-		return gc(ctx, cni, exec, net, paths, o.cacheDir, valid)
+		return gc(ctx, cni, exec, nw, paths, o.cacheDir, valid)
 	case "version":
-		return versions(ctx, exec, net, paths)
+		return versions(ctx, exec, nw, paths)
 	}
-	return refuse(types.ErrInvalidEnvironmentVariables, "unknown command %q (%s)", verb, usage)
+	return refuse(types.ErrInvalidEnvironmentVariables, "unknown command %q", verb)
 }
 
 // runtimeConf is what libcni needs to know about one attachment.

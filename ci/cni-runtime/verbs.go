@@ -13,18 +13,18 @@ import (
 
 // attach runs ADD, CHECK or DEL for one attachment through libcni's list API, which
 // chains prevResult, keeps the result cache and refuses CHECK below 0.4.0.
-func attach(ctx context.Context, verb string, cni *libcni.CNIConfig, e *pluginExec, net *network, rt *libcni.RuntimeConf) error {
+func attach(ctx context.Context, verb string, cni *libcni.CNIConfig, e *pluginExec, nw *network, rt *libcni.RuntimeConf) error {
 	switch verb {
 	case "add":
-		result, err := cni.AddNetworkList(ctx, net.list, rt)
+		result, err := cni.AddNetworkList(ctx, nw.list, rt)
 		if err != nil {
 			return err
 		}
 		return printResult(result, e)
 	case "check":
-		return cni.CheckNetworkList(ctx, net.list, rt)
+		return cni.CheckNetworkList(ctx, nw.list, rt)
 	default:
-		return cni.DelNetworkList(ctx, net.list, rt)
+		return cni.DelNetworkList(ctx, nw.list, rt)
 	}
 }
 
@@ -54,9 +54,9 @@ type pluginVersions struct {
 
 // versions asks each plugin of the list which spec versions it supports, the way libcni
 // does (GetVersionInfo), and prints [{"type":..,"supportedVersions":[..]}].
-func versions(ctx context.Context, e *pluginExec, net *network, paths []string) error {
+func versions(ctx context.Context, e *pluginExec, nw *network, paths []string) error {
 	all := []pluginVersions{}
-	for _, p := range net.list.Plugins {
+	for _, p := range nw.list.Plugins {
 		path, err := e.FindInPath(p.Network.Type, paths)
 		if err != nil {
 			return refuse(types.ErrUnknown, "%v", err)
