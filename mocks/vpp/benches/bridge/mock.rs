@@ -14,6 +14,8 @@ use vpp_api::types::{IfStatusFlags, L2PortType, MemifMode, MemifRole};
 use vpp_api::wire::Prefix;
 use vpp_api::Client;
 
+use crate::cpu;
+
 /// The bridge domain the host puts its memif masters in (as the userspace-cni demo does).
 const BRIDGE: u32 = 4;
 const SENDER_MAC: [u8; 6] = [0x02, 0xbe, 0, 0, 0, 0x01];
@@ -22,20 +24,60 @@ const RECEIVER_MAC: [u8; 6] = [0x02, 0xbe, 0, 0, 0, 0x02];
 const ETHERTYPE: u16 = 0x88b5;
 const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What one run through the bridge gave.
-pub struct BridgeRun {
-    /// Frames the receiver got during the measured window.
-    pub received: u64,
-    /// Frames the sender put on its ring during the same window.
+/// How the sender paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// As fast as its ring takes frames, retrying on RingFull.
+    Blast,
+    /// Also holds back while a receive ring's worth of frames is sent but not yet received,
+    /// so the bridge never meets a full receive ring and drops nothing.
+    RingInFlight,
+}
+
+/// Threads whose CPU time a [`Sample`] reports: mock-vpp's data plane, then the two
+/// memif endpoints of this benchmark.
+pub const THREADS: [&str; 3] = ["dataplane", "bench-tx", "bench-rx"];
+
+/// Counts over one sampling period.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// Frames the sender put on its ring.
     pub sent: u64,
+    /// Frames the receiver got.
+    pub received: u64,
     /// Times the sender found its ring full and retried.
     pub ring_full: u64,
     pub seconds: f64,
+    /// CPU used by each of [`THREADS`], in CPUs (1.0 = one CPU all the time).
+    pub cpu: [f64; 3],
+}
+
+impl Sample {
+    pub fn pps(&self) -> f64 {
+        self.received as f64 / self.seconds
+    }
+
+    /// CPU time of the data-plane thread per frame received, in nanoseconds: its cost per
+    /// frame whatever share of a CPU it got.
+    pub fn dataplane_ns_per_frame(&self) -> f64 {
+        self.cpu[0] * self.seconds * 1e9 / self.received.max(1) as f64
+    }
+}
+
+/// One run through the bridge.
+pub struct BridgeRun {
+    pub samples: Vec<Sample>,
+    /// Frames sent over the whole run (warm-up included).
+    pub sent: u64,
+    /// Frames received over the whole run, after the sender stopped and the rings drained.
+    pub received: u64,
 }
 
 impl BridgeRun {
-    pub fn pps(&self) -> f64 {
-        self.received as f64 / self.seconds
+    /// Share of the sent frames that never arrived (the bridge drops a frame when the
+    /// receiver's ring is full, as VPP does).
+    pub fn loss(&self) -> f64 {
+        1.0 - self.received as f64 / self.sent.max(1) as f64
     }
 }
 
@@ -124,29 +166,52 @@ fn recv_one(s: &mut Slave) -> Option<Vec<u8>> {
 /// Counters shared between the threads and the clock.
 #[derive(Default)]
 struct Counters {
-    stop: AtomicBool,
+    stop_sending: AtomicBool,
+    stop_receiving: AtomicBool,
     sent: AtomicU64,
     ring_full: AtomicU64,
     received: AtomicU64,
 }
 
 impl Counters {
-    fn snapshot(&self) -> (u64, u64, u64) {
-        (
-            self.sent.load(Ordering::Relaxed),
-            self.ring_full.load(Ordering::Relaxed),
-            self.received.load(Ordering::Relaxed),
-        )
+    fn snapshot(&self) -> [u64; 3] {
+        [&self.sent, &self.received, &self.ring_full].map(|c| c.load(Ordering::Relaxed))
     }
 }
 
-fn spawn_sender(mut tx: Slave, frame: Vec<u8>, c: Arc<Counters>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        pin(0, 0);
-        while !c.stop.load(Ordering::Relaxed) {
+/// After the sender stops, the receiver drains until nothing arrived for this long...
+const DRAIN_QUIET: Duration = Duration::from_millis(100);
+/// ...or this long has passed.
+const DRAIN_MAX: Duration = Duration::from_secs(2);
+
+/// A thread with a name (profilers and `top -H` show it).
+fn named<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .expect("spawn thread")
+}
+
+/// Sends `frame` until told to stop; with a limit, keeps at most `in_flight` frames
+/// between sender and receiver.
+fn spawn_sender(
+    mut tx: Slave,
+    frame: Vec<u8>,
+    in_flight: Option<u64>,
+    c: Arc<Counters>,
+) -> JoinHandle<Slave> {
+    named("bench-tx", move || {
+        let limit = in_flight.unwrap_or(u64::MAX);
+        let mut sent = 0u64;
+        while !c.stop_sending.load(Ordering::Relaxed) {
+            if sent - c.received.load(Ordering::Relaxed).min(sent) >= limit {
+                std::thread::yield_now();
+                continue;
+            }
             match tx.send(&frame) {
                 Ok(()) => {
-                    c.sent.fetch_add(1, Ordering::Relaxed);
+                    sent += 1;
+                    c.sent.store(sent, Ordering::Relaxed);
                 }
                 Err(memif::Error::RingFull) => {
                     c.ring_full.fetch_add(1, Ordering::Relaxed);
@@ -155,16 +220,20 @@ fn spawn_sender(mut tx: Slave, frame: Vec<u8>, c: Arc<Counters>) -> JoinHandle<(
                 Err(e) => panic!("sender: {e}"),
             }
         }
+        // Still connected: what is on its ring has yet to cross the bridge.
+        tx
     })
 }
 
+/// Counts the `len`-byte frames that arrive until told to stop.
 fn spawn_receiver(mut rx: Slave, len: usize, c: Arc<Counters>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        pin(0, 0);
-        while !c.stop.load(Ordering::Relaxed) {
+    named("bench-rx", move || {
+        let mut received = 0u64;
+        while !c.stop_receiving.load(Ordering::Relaxed) {
             match rx.recv().expect("receiver") {
                 Some(f) if f.len() == len => {
-                    c.received.fetch_add(1, Ordering::Relaxed);
+                    received += 1;
+                    c.received.store(received, Ordering::Relaxed);
                 }
                 Some(_) => {}
                 None => std::thread::yield_now(),
@@ -173,10 +242,17 @@ fn spawn_receiver(mut rx: Slave, len: usize, c: Arc<Counters>) -> JoinHandle<()>
     })
 }
 
-/// `len`-byte frames from one slave to the other through the host's bridge, counted over
-/// `window` after `warmup`.
-pub fn bridge(len: usize, warmup: Duration, window: Duration) -> BridgeRun {
+/// `len`-byte frames from one slave to the other through the host's bridge: after
+/// `warmup`, one [`Sample`] per `period`, `samples` times.
+pub fn bridge(
+    len: usize,
+    pacing: Pacing,
+    warmup: Duration,
+    period: Duration,
+    samples: usize,
+) -> BridgeRun {
     let dir = tempfile::tempdir().expect("temp dir");
+    let others = cpu::threads_named(THREADS[0]);
     let host = mock_vpp::serve(&dir.path().join("api.sock")).expect("mock-vpp");
     let mut api = client(&host);
     let (a, b) = (dir.path().join("tx.sock"), dir.path().join("rx.sock"));
@@ -185,40 +261,63 @@ pub fn bridge(len: usize, warmup: Duration, window: Duration) -> BridgeRun {
         join_bridge(&mut api, sw);
     }
     let mut tx = slave(&a, "bench-tx");
-    let rx = slave(&b, "bench-rx");
+    let mut rx = slave(&b, "bench-rx");
     // The receiver speaks first so that the bridge learns its MAC; the sender seeing the
     // flooded frame proves it went through.
-    let mut rx = rx;
     rx.send(&ethernet([0xff; 6], RECEIVER_MAC, 60))
         .expect("receiver hello");
     let hello = recv_one(&mut tx).expect("the receiver's broadcast crossed the bridge");
     assert_eq!(hello[6..12], RECEIVER_MAC);
+    let rx_ring = 1u64 << rx.connection().expect("connected").log2_ring_size();
+    let in_flight = (pacing == Pacing::RingInFlight).then_some(rx_ring);
 
-    if std::env::var_os("PIN").is_some() {
-        pin(dataplane_tid(), 1);
-    }
     let counters = Arc::new(Counters::default());
     let receiver = spawn_receiver(rx, len, counters.clone());
-    let sender = spawn_sender(
-        tx,
-        ethernet(RECEIVER_MAC, SENDER_MAC, len),
-        counters.clone(),
-    );
+    let frame = ethernet(RECEIVER_MAC, SENDER_MAC, len);
+    let sender = spawn_sender(tx, frame, in_flight, counters.clone());
     std::thread::sleep(warmup);
-    let (sent0, full0, got0) = counters.snapshot();
-    let start = Instant::now();
-    std::thread::sleep(window);
-    let (sent1, full1, got1) = counters.snapshot();
-    let seconds = start.elapsed().as_secs_f64();
-    counters.stop.store(true, Ordering::Relaxed);
-    sender.join().expect("sender thread");
+    // Named by now; the data plane's is the one that was not there before `serve`.
+    let mut tids = THREADS.map(cpu::threads_named);
+    tids[0].retain(|t| !others.contains(t));
+    let cpu_seconds = || tids.each_ref().map(|t| cpu::seconds(t));
+    let mut out = Vec::with_capacity(samples);
+    let mut before = (counters.snapshot(), cpu_seconds(), Instant::now());
+    for _ in 0..samples {
+        std::thread::sleep(period);
+        let now = (counters.snapshot(), cpu_seconds(), Instant::now());
+        let [sent, received, ring_full] = [0, 1, 2].map(|i| now.0[i] - before.0[i]);
+        let seconds = (now.2 - before.2).as_secs_f64();
+        out.push(Sample {
+            sent,
+            received,
+            ring_full,
+            seconds,
+            cpu: [0, 1, 2].map(|i| (now.1[i] - before.1[i]) / seconds),
+        });
+        before = now;
+    }
+    counters.stop_sending.store(true, Ordering::Relaxed);
+    let tx = sender.join().expect("sender thread");
+    // Until nothing more arrives: what is still missing then was dropped.
+    let deadline = Instant::now() + DRAIN_MAX;
+    let mut last = counters.received.load(Ordering::Relaxed);
+    loop {
+        std::thread::sleep(DRAIN_QUIET);
+        let now = counters.received.load(Ordering::Relaxed);
+        if now == last || Instant::now() > deadline {
+            break;
+        }
+        last = now;
+    }
+    counters.stop_receiving.store(true, Ordering::Relaxed);
     receiver.join().expect("receiver thread");
+    drop(tx);
     host.stop();
+    let [sent, received, _] = counters.snapshot();
     BridgeRun {
-        received: got1 - got0,
-        sent: sent1 - sent0,
-        ring_full: full1 - full0,
-        seconds,
+        samples: out,
+        sent,
+        received,
     }
 }
 
@@ -276,29 +375,4 @@ fn rtts(out: &str) -> Vec<f64> {
         .filter_map(|l| l.split("time=").nth(1))
         .filter_map(|t| t.trim_end_matches(" ms").trim().parse().ok())
         .collect()
-}
-
-fn dataplane_tid() -> i32 {
-    for e in std::fs::read_dir("/proc/self/task").unwrap() {
-        let e = e.unwrap();
-        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap();
-        if comm.trim() == "dataplane" {
-            return e.file_name().to_str().unwrap().parse().unwrap();
-        }
-    }
-    panic!("no dataplane thread")
-}
-
-fn pin(tid: i32, cpu: usize) {
-    if std::env::var_os("PIN").is_none() {
-        return;
-    }
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        assert_eq!(
-            libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set),
-            0
-        );
-    }
 }

@@ -12,11 +12,13 @@ const STATS_PERIOD_S: u32 = 1;
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a testpmd may take to print its statistics and exit after SIGINT.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for the statistics periods wanted.
+const TRAFFIC_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What became of a testpmd measurement.
 pub enum Outcome {
-    /// Frames per second the server received, averaged over the steady periods.
-    Rate(f64),
+    /// Frames per second the server received in each steady statistics period.
+    Rates(Vec<f64>),
     NotInstalled,
     Failed(String),
 }
@@ -95,19 +97,20 @@ impl Drop for Testpmd {
 }
 
 /// testpmd `txonly` (memif client, `len`-byte frames) into testpmd `rxonly` (memif
-/// server). The client's main lcore is 1, so the two forwarding lcores run on CPUs 1
+/// server): `samples` one-second rates from the server, after the first period with
+/// traffic. The client's main lcore is 1, so the two forwarding lcores run on CPUs 1
 /// (server) and 0 (client) instead of sharing one.
-pub fn forward(len: usize, warmup: Duration, window: Duration) -> Outcome {
+pub fn forward(len: usize, samples: usize) -> Outcome {
     let Some(binary) = find() else {
         return Outcome::NotInstalled;
     };
-    match run(&binary, len, warmup, window) {
-        Ok(rate) => Outcome::Rate(rate),
+    match run(&binary, len, samples) {
+        Ok(rates) => Outcome::Rates(rates),
         Err(e) => Outcome::Failed(e),
     }
 }
 
-fn run(binary: &Path, len: usize, warmup: Duration, window: Duration) -> Result<f64, String> {
+fn run(binary: &Path, len: usize, samples: usize) -> Result<Vec<f64>, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let socket = dir.path().join("memif.sock");
     let vdev = |role: &str| {
@@ -144,30 +147,36 @@ fn run(binary: &Path, len: usize, warmup: Duration, window: Duration) -> Result<
         &client_log,
     )
     .map_err(|e| format!("{BINARY}: {e}"))?;
-    std::thread::sleep(warmup + window);
+    // Traffic starts once the client has initialised (1-2 s); from then on, wait for the
+    // first (partial) period and `samples` whole ones.
+    let deadline = Instant::now() + TRAFFIC_TIMEOUT;
+    while read_rates(&server_log).len() <= samples && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // The server first: its counters are only valid while the client is connected, and
     // a server whose client vanishes mid-traffic may crash (DPDK 22.11).
     server.stop();
     client.stop();
-    let log = std::fs::read_to_string(&server_log).map_err(|e| e.to_string())?;
-    steady_rate(&log).ok_or_else(|| format!("no traffic seen: {}", last_line(&client_log)))
+    let mut rates = read_rates(&server_log);
+    rates.truncate(samples + 1);
+    if rates.len() > 1 {
+        rates.remove(0);
+    }
+    if rates.is_empty() {
+        return Err(format!("no traffic seen: {}", last_line(&client_log)));
+    }
+    Ok(rates)
 }
 
-/// The mean of the server's non-zero `Rx-pps` figures, leaving out the first one (the
-/// period in which traffic started).
-fn steady_rate(log: &str) -> Option<f64> {
-    let rates: Vec<f64> = log
+/// The non-zero `Rx-pps` figures in a testpmd log so far.
+fn read_rates(log: &Path) -> Vec<f64> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
         .lines()
         .filter_map(|l| l.split("Rx-pps:").nth(1))
         .filter_map(|r| r.split_whitespace().next()?.parse().ok())
         .filter(|r| *r > 0.0)
-        .collect();
-    let steady = if rates.len() > 1 {
-        &rates[1..]
-    } else {
-        &rates[..]
-    };
-    (!steady.is_empty()).then(|| steady.iter().sum::<f64>() / steady.len() as f64)
+        .collect()
 }
 
 fn last_line(log: &Path) -> String {
