@@ -1,50 +1,33 @@
 //! A blocking OVSDB client: one unix-socket connection, one call at a time, each bounded
-//! by a deadline. Server `echo` requests are answered while waiting.
+//! by a deadline. Server `echo` requests are answered while waiting; notifications
+//! (monitor updates, lock changes) that arrive meanwhile are kept for
+//! [`Client::next_notification`].
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::operation::Operation;
+use crate::result::OpResult;
 use crate::rpc::Message;
+use crate::schema::DatabaseSchema;
 use crate::stream::JsonStream;
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("cannot connect to {path}: {source}")]
-    Connect {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("OVSDB connection: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("OVSDB did not answer within {0:?}")]
-    Timeout(Duration),
-    #[error("OVSDB closed the connection")]
-    Closed,
-    #[error("OVSDB protocol: {0}")]
-    Protocol(String),
-    /// The server refused the whole request.
-    #[error("OVSDB error: {0}")]
-    Rpc(Value),
-    /// One operation (or the commit, `index` = number of ops) failed.
-    #[error("OVSDB transaction failed at operation {index}: {error}: {details}")]
-    Operation {
-        index: usize,
-        error: String,
-        details: String,
-    },
-}
+use crate::Error;
 
 pub struct Client {
     stream: UnixStream,
     incoming: JsonStream,
     next_id: u64,
     timeout: Duration,
+    notifications: VecDeque<(String, Value)>,
 }
+
+/// Notifications kept unread before the oldest are dropped (a monitor nobody reads).
+const MAX_KEPT_NOTIFICATIONS: usize = 1024;
 
 impl Client {
     pub fn connect(path: &Path, timeout: Duration) -> Result<Client, Error> {
@@ -57,7 +40,13 @@ impl Client {
             incoming: JsonStream::new(),
             next_id: 1,
             timeout,
+            notifications: VecDeque::new(),
         })
+    }
+
+    /// The bound on each call from now on.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
     }
 
     /// Sends a request and waits for its reply (`result`), answering `echo`s meanwhile.
@@ -80,32 +69,57 @@ impl Client {
                 Message::Request { id, method, params } if method == "echo" => {
                     self.send(&Message::Reply { id, result: params })?;
                 }
+                Message::Notification { method, params } => self.keep(method, params),
                 _ => {}
             }
         }
     }
 
+    fn keep(&mut self, method: String, params: Value) {
+        if self.notifications.len() == MAX_KEPT_NOTIFICATIONS {
+            self.notifications.pop_front();
+        }
+        self.notifications.push_back((method, params));
+    }
+
+    /// The next notification (`update2`, `locked`, ...) as (method, params), waiting up to
+    /// `wait` for one; `None` if none came.
+    pub fn next_notification(&mut self, wait: Duration) -> Result<Option<(String, Value)>, Error> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(n) = self.notifications.pop_front() {
+                return Ok(Some(n));
+            }
+            match self.receive(deadline) {
+                Ok(Message::Notification { method, params }) => self.keep(method, params),
+                Ok(Message::Request { id, method, params }) if method == "echo" => {
+                    self.send(&Message::Reply { id, result: params })?;
+                }
+                Ok(_) => {}
+                Err(Error::Timeout(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     fn send(&mut self, m: &Message) -> Result<(), Error> {
-        let bytes = serde_json::to_vec(&m.to_json()).expect("json");
         self.stream.set_write_timeout(Some(self.timeout))?;
-        self.stream.write_all(&bytes)?;
+        self.stream.write_all(&m.to_bytes())?;
         Ok(())
     }
 
     fn receive(&mut self, deadline: Instant) -> Result<Message, Error> {
         let mut buf = [0u8; 16 * 1024];
         loop {
-            if let Some(v) = self
-                .incoming
-                .next_value()
-                .map_err(|e| Error::Protocol(e.to_string()))?
-            {
+            if let Some(v) = self.incoming.next_value()? {
                 return Message::from_json(v).map_err(Error::Protocol);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Error::Timeout(self.timeout));
             }
+            // A zero read timeout would mean "block for ever".
+            let left = left.max(Duration::from_millis(1));
             self.stream.set_read_timeout(Some(left))?;
             match self.stream.read(&mut buf) {
                 Ok(0) => return Err(Error::Closed),
@@ -126,16 +140,18 @@ impl Client {
 
     pub fn list_dbs(&mut self) -> Result<Vec<String>, Error> {
         let v = self.call("list_dbs", json!([]))?;
-        Ok(v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|d| d.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default())
+        v.as_array()
+            .and_then(|a| a.iter().map(|d| d.as_str().map(str::to_string)).collect())
+            .ok_or_else(|| Error::Protocol(format!("list_dbs answered {v}")))
     }
 
-    pub fn get_schema(&mut self, db: &str) -> Result<Value, Error> {
+    /// The database's schema, parsed.
+    pub fn get_schema(&mut self, db: &str) -> Result<DatabaseSchema, Error> {
+        DatabaseSchema::from_json(self.get_schema_json(db)?)
+    }
+
+    /// The database's schema document as the server sent it.
+    pub fn get_schema_json(&mut self, db: &str) -> Result<Value, Error> {
         self.call("get_schema", json!([db]))
     }
 
@@ -143,27 +159,38 @@ impl Client {
         self.call("echo", json!(["ping"])).map(drop)
     }
 
-    /// Runs `ops` as one transaction; returns one result per op, or the first error
-    /// (an op's, or the commit's, which the server appends after the op results).
+    /// Runs typed `ops` as one transaction: one result per op, or the first error as
+    /// [`Error::Operation`] (`index` = the op, or `ops.len()` for a commit-time error).
+    pub fn transact_ops(&mut self, db: &str, ops: &[Operation]) -> Result<Vec<OpResult>, Error> {
+        let results = self.transact(db, ops.iter().map(Operation::to_json).collect())?;
+        results
+            .iter()
+            .take(ops.len())
+            .map(|r| {
+                OpResult::from_json(r)
+                    .ok_or_else(|| Error::Protocol(format!("not an operation result: {r}")))
+            })
+            .collect()
+    }
+
+    /// Runs `ops` (JSON operations) as one transaction; returns one result per op, or the
+    /// first error (an op's, or the commit's, which the server appends after the op
+    /// results) as [`Error::Operation`].
     pub fn transact(&mut self, db: &str, ops: Vec<Value>) -> Result<Vec<Value>, Error> {
         let n = ops.len();
         let mut params = vec![json!(db)];
         params.extend(ops);
         let result = self.call("transact", Value::Array(params))?;
-        let results = result
-            .as_array()
-            .cloned()
-            .ok_or_else(|| Error::Protocol("transact result is not an array".into()))?;
+        let results = match result {
+            Value::Array(a) => a,
+            other => return Err(Error::Protocol(format!("transact answered {other}"))),
+        };
         for (index, r) in results.iter().enumerate() {
-            if let Some(error) = r.get("error").and_then(Value::as_str) {
+            if let Some(OpResult::Error(e)) = OpResult::from_json(r) {
                 return Err(Error::Operation {
                     index,
-                    error: error.to_string(),
-                    details: r
-                        .get("details")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
+                    error: e.error,
+                    details: e.details.unwrap_or_default(),
                 });
             }
         }
@@ -174,5 +201,27 @@ impl Client {
             )));
         }
         Ok(results)
+    }
+
+    /// Starts a `monitor_cond` of `db` (`requests`: `{table: [{"columns": [..],
+    /// "where": [..]}]}`) under `id`; returns the initial contents (`table-updates2`).
+    /// Later changes arrive as `update2` notifications ([`Client::next_notification`]).
+    pub fn monitor_cond(&mut self, db: &str, id: Value, requests: Value) -> Result<Value, Error> {
+        self.call("monitor_cond", json!([db, id, requests]))
+    }
+
+    pub fn monitor_cancel(&mut self, id: Value) -> Result<(), Error> {
+        self.call("monitor_cancel", json!([id])).map(drop)
+    }
+
+    /// Asks for the named lock; true when it was granted at once (otherwise a `locked`
+    /// notification comes when it is).
+    pub fn lock(&mut self, name: &str) -> Result<bool, Error> {
+        let r = self.call("lock", json!([name]))?;
+        Ok(r["locked"] == json!(true))
+    }
+
+    pub fn unlock(&mut self, name: &str) -> Result<(), Error> {
+        self.call("unlock", json!([name])).map(drop)
     }
 }

@@ -1,6 +1,7 @@
 //! JSON-RPC 1.0 messages as OVSDB uses them: a request has `method`, `params` (an array)
-//! and `id`; a notification is a request with `id` null; a reply has `result` and
-//! `error`, exactly one of them non-null. No other members (OVS rejects them).
+//! and a non-null `id`; a notification is a request whose `id` is null; a reply has a
+//! non-null `result` (and `"error": null`), an error reply a non-null `error`. OVS refuses
+//! any other member (so no `"jsonrpc": "2.0"`), and so does [`Message::from_json`].
 
 use serde_json::{json, Value};
 
@@ -25,6 +26,8 @@ pub enum Message {
     },
 }
 
+const MEMBERS: [&str; 5] = ["id", "method", "params", "result", "error"];
+
 impl Message {
     pub fn to_json(&self) -> Value {
         match self {
@@ -39,16 +42,33 @@ impl Message {
         }
     }
 
+    /// The message's bytes on the wire (compact JSON, no delimiter).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.to_json()).expect("JSON values serialize")
+    }
+
     pub fn from_json(v: Value) -> Result<Message, String> {
         let Value::Object(mut o) = v else {
             return Err("message is not a JSON object".into());
         };
-        let id = o.remove("id").unwrap_or(Value::Null);
-        if let Some(method) = o.remove("method") {
+        if let Some(k) = o.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+            return Err(format!("message has unexpected member \"{k}\""));
+        }
+        let mut take = |k: &str| o.remove(k).unwrap_or(Value::Null);
+        let (id, method, params, result, error) = (
+            take("id"),
+            take("method"),
+            take("params"),
+            take("result"),
+            take("error"),
+        );
+        if !method.is_null() {
             let method = method.as_str().ok_or("method is not a string")?.to_string();
-            let params = o.remove("params").unwrap_or(Value::Null);
             if !params.is_array() {
-                return Err("params is not an array".into());
+                return Err("\"params\" must be an array".into());
+            }
+            if !result.is_null() || !error.is_null() {
+                return Err("request must not have \"result\" or \"error\"".into());
             }
             return Ok(if id.is_null() {
                 Message::Notification { method, params }
@@ -56,13 +76,20 @@ impl Message {
                 Message::Request { id, method, params }
             });
         }
-        let error = o.remove("error").unwrap_or(Value::Null);
-        if !error.is_null() {
-            return Ok(Message::Error { id, error });
+        match (result.is_null(), error.is_null()) {
+            (false, true) => Ok(Message::Reply { id, result }),
+            (true, false) => Ok(Message::Error { id, error }),
+            (false, false) => Err("reply must not have both \"result\" and \"error\"".into()),
+            (true, true) => Err("message has neither method nor result nor error".into()),
         }
-        match o.remove("result") {
-            Some(result) => Ok(Message::Reply { id, result }),
-            None => Err("message has neither method nor result nor error".into()),
+    }
+
+    pub fn id(&self) -> Option<&Value> {
+        match self {
+            Message::Request { id, .. } | Message::Reply { id, .. } | Message::Error { id, .. } => {
+                Some(id)
+            }
+            Message::Notification { .. } => None,
         }
     }
 }
@@ -70,6 +97,7 @@ impl Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use rstest::rstest;
 
     #[rstest]
@@ -81,15 +109,55 @@ mod tests {
         assert_eq!(Message::from_json(m.to_json()).unwrap(), m);
     }
 
+    #[rstest]
+    #[case::params_not_array(json!({"id": 1, "method": "x", "params": {}}))]
+    #[case::jsonrpc_member(json!({"jsonrpc": "2.0", "id": 1, "method": "echo", "params": []}))]
+    #[case::not_an_object(json!([]))]
+    #[case::both(json!({"id": 1, "result": {}, "error": "x"}))]
+    #[case::nothing(json!({"id": 1}))]
+    fn refused_like_ovs(#[case] v: Value) {
+        assert!(Message::from_json(v).is_err());
+    }
+
     #[test]
-    fn shapes_match_ovs() {
+    fn reply_shape_matches_ovs() {
         let r = Message::Reply {
             id: json!(1),
             result: json!({}),
         }
         .to_json();
         assert_eq!(r, json!({"id": 1, "result": {}, "error": null}));
-        assert!(Message::from_json(json!({"id": 1, "method": "x", "params": {}})).is_err());
-        assert!(Message::from_json(json!([])).is_err());
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z\"\\\\{}\\[\\] ]{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map("[a-z]{1,4}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_message_round_trips(id in 1u64.., method in "[a-z_]{1,12}",
+                                   params in proptest::collection::vec(json_value(), 0..4),
+                                   result in json_value(), kind in 0u8..4) {
+            let m = match kind {
+                0 => Message::Request { id: json!(id), method, params: Value::from(params) },
+                1 => Message::Notification { method, params: Value::from(params) },
+                2 if !result.is_null() => Message::Reply { id: json!(id), result },
+                _ => Message::Error { id: json!(id), error: json!(method) },
+            };
+            let back: Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+            prop_assert_eq!(Message::from_json(back).unwrap(), m);
+        }
     }
 }

@@ -1,190 +1,150 @@
-//! Rows and values as the server keeps them: every datum normalised (sets sorted and
-//! deduplicated, maps sorted by key) so that comparing two values is comparing them.
+//! Rows and tables as the server keeps them. Every datum is normalised (sorted, no
+//! duplicates) so that comparing two values is comparing them; each row also holds its
+//! `_version`, a UUID that changes whenever the row does.
 
 use std::collections::BTreeMap;
 
+use ovsdb::schema::TableSchema;
 use ovsdb::{Atom, Datum};
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
-use crate::schema::{BaseType, ColumnType, Schema};
+use crate::schema::Schema;
 
+/// Column name to value, `_version` included (`_uuid` is the key in [`Table`]).
 pub type Row = BTreeMap<String, Datum>;
-pub type Tables = BTreeMap<String, BTreeMap<String, Row>>;
+/// Row UUID to row.
+pub type Table = BTreeMap<String, Row>;
+/// Table name to rows.
+pub type Tables = BTreeMap<String, Table>;
 
-/// An error as RFC 7047 names it, with details.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OpError {
-    pub error: &'static str,
-    pub details: String,
+/// A new row of `table` with every column at its default.
+pub fn default_row(schema: &Schema, table: &str) -> Row {
+    let mut row: Row = schema.tables[table]
+        .columns
+        .iter()
+        .map(|(c, s)| (c.clone(), s.column_type.default_datum()))
+        .collect();
+    row.insert("_version".into(), Datum::uuid(&new_uuid()));
+    row
 }
 
-pub fn op_error(error: &'static str, details: impl Into<String>) -> OpError {
-    OpError {
-        error,
-        details: details.into(),
+/// A column's value in a row (`_uuid` from the row's key).
+pub fn get(uuid: &str, row: &Row, column: &str) -> Datum {
+    if column == "_uuid" {
+        return Datum::uuid(uuid);
     }
+    row.get(column).cloned().unwrap_or(Datum::Set(Vec::new()))
 }
 
-fn atom_key(a: &Atom) -> String {
-    a.to_json().to_string()
-}
-
-/// Sorts and deduplicates.
-pub fn normalize(d: Datum) -> Datum {
-    match d {
-        Datum::Set(mut v) => {
-            v.sort_by_key(atom_key);
-            v.dedup_by(|a, b| atom_key(a) == atom_key(b));
-            Datum::Set(v)
-        }
-        Datum::Map(mut m) => {
-            m.sort_by_key(|(k, _)| atom_key(k));
-            m.dedup_by(|a, b| atom_key(&a.0) == atom_key(&b.0));
-            Datum::Map(m)
-        }
-    }
-}
-
-/// The value a column has when a row does not set it.
-pub fn default_datum(t: &ColumnType) -> Datum {
-    if t.is_map() {
-        return Datum::Map(Vec::new());
-    }
-    if t.min == 0 {
-        return Datum::Set(Vec::new());
-    }
-    Datum::atom(match t.key.atomic.as_str() {
-        "integer" => Atom::Integer(0),
-        "real" => Atom::Real(0.0),
-        "boolean" => Atom::Boolean(false),
-        "uuid" => Atom::Uuid("00000000-0000-0000-0000-000000000000".into()),
-        _ => Atom::String(String::new()),
-    })
-}
-
-fn check_atom(a: &Atom, b: &BaseType, column: &str) -> Result<(), OpError> {
-    let ok = matches!(
-        (a, b.atomic.as_str()),
-        (Atom::Integer(_), "integer")
-            | (Atom::Integer(_), "real")
-            | (Atom::Real(_), "real")
-            | (Atom::Boolean(_), "boolean")
-            | (Atom::String(_), "string")
-            | (Atom::Uuid(_), "uuid")
-            | (Atom::NamedUuid(_), "uuid")
-    );
-    if !ok {
-        return Err(op_error(
-            "syntax error",
-            format!("{column}: expected {} but got {}", b.atomic, a.to_json()),
-        ));
-    }
-    if let Some(allowed) = &b.enumeration {
-        if !allowed.contains(a) {
-            return Err(op_error(
-                "constraint violation",
-                format!(
-                    "{} is not one of the allowed values for {column}",
-                    a.to_json()
-                ),
-            ));
-        }
-    }
-    if let Atom::Integer(i) = a {
-        if b.min_integer.is_some_and(|m| *i < m) || b.max_integer.is_some_and(|m| *i > m) {
-            return Err(op_error(
-                "constraint violation",
-                format!("{i} is out of range for {column}"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Parses a JSON value for a column, checking its type and constraints.
-pub fn datum_for(t: &ColumnType, v: &Value, column: &str) -> Result<Datum, OpError> {
-    let d = Datum::from_json(v).ok_or_else(|| {
-        op_error(
-            "syntax error",
-            format!("{column}: {v} is not an OVSDB value"),
-        )
-    })?;
-    let d = match (d, t.is_map()) {
-        (Datum::Map(m), true) => {
-            let value_type = t.value.as_ref().expect("map");
-            for (k, val) in &m {
-                check_atom(k, &t.key, column)?;
-                check_atom(val, value_type, column)?;
-            }
-            Datum::Map(m)
-        }
-        (Datum::Set(s), false) => {
-            for a in &s {
-                check_atom(a, &t.key, column)?;
-            }
-            Datum::Set(s)
-        }
-        // An empty set is also how an empty map may be written.
-        (Datum::Set(s), true) if s.is_empty() => Datum::Map(Vec::new()),
-        _ => {
-            return Err(op_error(
-                "syntax error",
-                format!("{column}: {v} has the wrong shape"),
-            ))
-        }
-    };
-    Ok(normalize(d))
-}
-
-/// Checks the number of elements against min/max (at commit, once named uuids resolved).
-pub fn check_size(t: &ColumnType, d: &Datum, table: &str, column: &str) -> Result<(), OpError> {
-    let n = match d {
-        Datum::Set(s) => s.len(),
-        Datum::Map(m) => m.len(),
-    };
-    if n < t.min || t.max.is_some_and(|m| n > m) {
-        return Err(op_error(
-            "constraint violation",
-            format!(
-                "{table} column {column} has {n} values, outside [{}, {}]",
-                t.min,
-                t.max.map_or("unlimited".into(), |m| m.to_string())
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// A row in JSON, limited to `columns` when given (with `_uuid` and `_version` otherwise).
-pub fn row_json(uuid: &str, row: &Row, columns: Option<&[String]>) -> Value {
-    let mut out = serde_json::Map::new();
+/// A row as JSON, limited to `columns` (`None`: every column, `_uuid` and `_version`
+/// included).
+pub fn row_json(t: &TableSchema, uuid: &str, row: &Row, columns: Option<&[String]>) -> Value {
+    let mut out = Map::new();
     match columns {
         Some(cols) => {
             for c in cols {
-                if c == "_uuid" {
-                    out.insert(c.clone(), serde_json::json!(["uuid", uuid]));
-                } else if let Some(d) = row.get(c) {
-                    out.insert(c.clone(), d.to_json());
-                }
+                out.insert(c.clone(), get(uuid, row, c).to_json());
             }
         }
         None => {
-            out.insert("_uuid".into(), serde_json::json!(["uuid", uuid]));
+            out.insert("_uuid".into(), json!(["uuid", uuid]));
             for (c, d) in row {
-                out.insert(c.clone(), d.to_json());
+                if c == "_version" || t.columns.contains_key(c) {
+                    out.insert(c.clone(), d.to_json());
+                }
             }
         }
     }
     Value::Object(out)
 }
 
-/// A new row of `table` with every column at its default.
-pub fn default_row(schema: &Schema, table: &str) -> Row {
-    schema.tables[table]
-        .columns
-        .iter()
-        .map(|(c, t)| (c.clone(), default_datum(t)))
-        .collect()
+/// A change as update2 and database files write it: the new value of a scalar; for a
+/// set the elements added or removed; for a map one pair per touched key (the new pair,
+/// or the old one if the key is gone).
+pub fn diff(t: &TableSchema, column: &str, old: &Datum, new: &Datum) -> Value {
+    if t.column(column).is_some_and(|s| s.column_type.is_scalar()) {
+        return new.to_json();
+    }
+    match (old, new) {
+        (Datum::Set(a), Datum::Set(b)) => {
+            let mut d: Vec<_> = a.iter().filter(|x| !new.contains(x)).cloned().collect();
+            d.extend(b.iter().filter(|x| !old.contains(x)).cloned());
+            Datum::Set(d).normalized().to_json()
+        }
+        (Datum::Map(a), Datum::Map(b)) => {
+            let mut d: Vec<_> = a
+                .iter()
+                .filter(|(k, _)| !new.contains(k))
+                .cloned()
+                .collect();
+            d.extend(b.iter().filter(|p| !a.contains(p)).cloned());
+            Datum::Map(d).normalized().to_json()
+        }
+        (_, n) => n.to_json(),
+    }
+}
+
+/// Applies a [`diff`] to `old`.
+pub fn apply_diff(scalar: bool, old: &Datum, diff: Datum) -> Datum {
+    if scalar {
+        return diff;
+    }
+    match (old.clone(), diff) {
+        (Datum::Set(mut a), Datum::Set(d)) => {
+            for x in d {
+                match a.iter().position(|y| y.compare(&x).is_eq()) {
+                    Some(i) => {
+                        a.remove(i);
+                    }
+                    None => a.push(x),
+                }
+            }
+            Datum::Set(a).normalized()
+        }
+        (Datum::Map(mut a), Datum::Map(d)) => {
+            for (k, v) in d {
+                match a.iter().position(|(x, _)| x.compare(&k).is_eq()) {
+                    Some(i) if a[i].1.compare(&v).is_eq() => {
+                        a.remove(i);
+                    }
+                    Some(i) => a[i].1 = v,
+                    None => a.push((k, v)),
+                }
+            }
+            Datum::Map(a).normalized()
+        }
+        (Datum::Map(_), Datum::Set(s)) if s.is_empty() => old.clone(),
+        (_, d) => d,
+    }
+}
+
+/// A datum as OVSDB prints it in messages: a scalar bare, a set `[a, b]`, a map
+/// `{k=v, ...}`.
+pub fn display(d: &Datum) -> String {
+    match d {
+        Datum::Set(s) if s.len() == 1 => s[0].to_display(),
+        Datum::Set(s) => {
+            let items: Vec<String> = s.iter().map(Atom::to_display).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Datum::Map(m) => {
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}={}", k.to_display(), v.to_display()))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+    }
+}
+
+/// "a", "a and b", "a, b, and c".
+pub fn english_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [a] => a.clone(),
+        [a, b] => format!("{a} and {b}"),
+        [rest @ .., last] => format!("{}, and {last}", rest.join(", ")),
+    }
 }
 
 /// A random (version 4) UUID.
@@ -219,4 +179,30 @@ pub fn new_uuid() -> String {
         &h[16..20],
         &h[20..32]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_valid_and_distinct() {
+        let a = new_uuid();
+        assert!(ovsdb::datum::is_uuid(&a));
+        assert_ne!(a, new_uuid());
+    }
+
+    #[test]
+    fn printing() {
+        assert_eq!(english_list(&["a".into(), "b".into()]), "a and b");
+        assert_eq!(
+            english_list(&["a".into(), "b".into(), "c".into()]),
+            "a, b, and c"
+        );
+        assert_eq!(
+            display(&Datum::Set(vec![Atom::Integer(1), Atom::Integer(2)])),
+            "[1, 2]"
+        );
+        assert_eq!(display(&Datum::string_map([("k", "a b")])), "{k=\"a b\"}");
+    }
 }

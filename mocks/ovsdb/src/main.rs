@@ -1,24 +1,36 @@
-//! `mock-ovsdb --socket PATH [--schema FILE] [--run-dir DIR]`: serves until SIGTERM/SIGINT.
+//! `mock-ovsdb --socket PATH [--schema FILE] [--db-file FILE] [--run-dir DIR]`: serves
+//! until SIGTERM or SIGINT.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
+use mock_ovsdb::schema::Schema;
 
-/// A simulated OVSDB server (Open_vSwitch database) for OVS clients.
+/// A simulated OVSDB server (the Open_vSwitch database, and ovs-vswitchd's answers to it)
+/// for OVS clients such as ovs-vsctl.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Where to serve (OVS's default is /usr/local/var/run/openvswitch/db.sock).
+    /// Where to serve (OVS's default is /var/run/openvswitch/db.sock). The socket
+    /// appears once the server accepts connections.
     #[arg(long)]
     socket: PathBuf,
-    /// Schema to serve (default: the Open_vSwitch schema carried with mock-ovsdb).
+    /// Schema to serve (default: the Open_vSwitch schema 8.3.1 carried with mock-ovsdb).
     #[arg(long)]
     schema: Option<PathBuf>,
+    /// OVSDB database file: read at start if it exists (its schema then wins, as with
+    /// ovsdb-server), written on every commit. Default: data lives in memory only.
+    #[arg(long)]
+    db_file: Option<PathBuf>,
     /// Where dpdkvhostuser sockets appear (default: the socket's directory).
     #[arg(long)]
     run_dir: Option<PathBuf>,
+    /// Serve the database only, like ovsdb-server without ovs-vswitchd: no ofport, no
+    /// vhost-user sockets, `cur_cfg` stays (clients then need `ovs-vsctl --no-wait`).
+    #[arg(long)]
+    no_vswitchd: bool,
     /// Misbehave for tests: ACTION:METHOD[:N[:ERROR]] with ACTION fail (a `transact` then
     /// commits nothing), stall, drop or exit, at the Nth request of METHOD (or `*`).
     /// Repeatable.
@@ -35,6 +47,11 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
+fn fail(what: String) -> ! {
+    eprintln!("mock-ovsdb: {what}");
+    std::process::exit(1);
+}
+
 fn main() {
     let args = Args::parse();
     tracing_subscriber::fmt()
@@ -46,18 +63,10 @@ fn main() {
         )
         .init();
     let schema = match &args.schema {
-        None => mock_ovsdb::schema::Schema::open_vswitch(),
-        Some(p) => match std::fs::read_to_string(p)
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-            .and_then(mock_ovsdb::schema::Schema::parse)
-        {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("mock-ovsdb: schema {}: {e}", p.display());
-                std::process::exit(1);
-            }
-        },
+        None => Schema::open_vswitch(),
+        Some(p) => {
+            Schema::from_file(p).unwrap_or_else(|e| fail(format!("schema {}: {e}", p.display())))
+        }
     };
     let run_dir = args
         .run_dir
@@ -68,14 +77,15 @@ fn main() {
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
     }
-    let faults = mock_ovsdb::faults::Faults::new(args.faults.clone());
-    let server = match mock_ovsdb::serve_with_faults(&args.socket, schema, &run_dir, faults) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("mock-ovsdb: cannot serve on {}: {e}", args.socket.display());
-            std::process::exit(1);
-        }
+    let opts = mock_ovsdb::Options {
+        schema,
+        run_dir,
+        db_file: args.db_file.clone(),
+        vswitchd: !args.no_vswitchd,
+        faults: mock_ovsdb::faults::Faults::new(args.faults.clone()),
     };
+    let server = mock_ovsdb::serve_with(&args.socket, opts)
+        .unwrap_or_else(|e| fail(format!("cannot serve on {}: {e}", args.socket.display())));
     while !STOP.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(20));
     }

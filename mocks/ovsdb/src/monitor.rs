@@ -1,111 +1,256 @@
-//! Monitors: the initial contents of the monitored tables and columns, then one update
-//! per committed change — `update` rows (`old`/`new`, RFC 7047) for `monitor`, `update2`
-//! rows (`initial`/`insert`/`modify`/`delete`) for `monitor_cond`.
+//! Monitors: the monitored tables' current rows, then one update per commit that touches
+//! them — `update` rows (`old`/`new`) for `monitor`, `update2` rows
+//! (`initial`/`insert`/`modify`/`delete`) for `monitor_cond` and `update3` for
+//! `monitor_cond_since`. `monitor_cond` requests may carry `where` clauses (rows that
+//! start or stop matching arrive as inserts and deletes) and `select` flags.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use ovsdb::Datum;
+use ovsdb::{Condition, OvsdbError};
 use serde_json::{json, Map, Value};
 
-use crate::db::{default_datum, Row, Tables};
+use crate::cond::{self, Clause};
+use crate::db::{self, Row, Table, Tables};
 use crate::schema::Schema;
+
+/// The protocol a monitor was created with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `monitor`, `update` notifications.
+    V1,
+    /// `monitor_cond`, `update2`.
+    V2,
+    /// `monitor_cond_since`, `update3`.
+    V3,
+}
+
+/// Which kinds of change a table's monitor reports.
+#[derive(Debug, Clone, Copy)]
+struct Select {
+    initial: bool,
+    insert: bool,
+    delete: bool,
+    modify: bool,
+}
+
+#[derive(Debug, Clone)]
+struct TableMonitor {
+    columns: Vec<String>,
+    /// `None`: every row.
+    rows: Option<Vec<Clause>>,
+    select: Select,
+}
 
 #[derive(Debug, Clone)]
 pub struct Monitor {
     pub id: Value,
-    /// Table -> monitored columns (`None`: all).
-    pub tables: BTreeMap<String, Option<Vec<String>>>,
-    /// 1: `monitor`; 2: `monitor_cond`.
-    pub version: u8,
+    pub db: String,
+    pub version: Version,
+    tables: BTreeMap<String, TableMonitor>,
+}
+
+fn syntax(json: &Value, details: impl Into<String>) -> OvsdbError {
+    OvsdbError::syntax(json, details)
+}
+
+/// Reads the `where` of a monitor request (`None`: every row).
+fn parse_where(schema: &Schema, table: &str, w: &Value) -> Result<Option<Vec<Clause>>, OvsdbError> {
+    let items = w
+        .as_array()
+        .ok_or_else(|| syntax(w, "\"where\" must be an array"))?;
+    let conds = items
+        .iter()
+        .map(Condition::<Value>::from_json)
+        .collect::<Result<Vec<_>, _>>()?;
+    let clauses = cond::parse(&schema.tables[table], table, &conds, &mut |d| d)?;
+    Ok((!clauses.is_empty()).then_some(clauses))
 }
 
 impl Monitor {
-    /// Parses `{table: request | [request, ...]}` with `{"columns": [...]}` requests.
+    /// Reads `{table: request | [request, ...]}`; a request has optional `columns`,
+    /// `where` (not for [`Version::V1`]) and `select`.
     pub fn parse(
         id: Value,
+        db: &str,
         requests: &Value,
-        version: u8,
+        version: Version,
         schema: &Schema,
-    ) -> Result<Monitor, String> {
-        let mut tables = BTreeMap::new();
-        for (t, req) in requests
+    ) -> Result<Monitor, OvsdbError> {
+        let reqs = requests
             .as_object()
-            .ok_or("monitor requests must be an object")?
-        {
-            if !schema.tables.contains_key(t) {
-                return Err(format!("no table named {t}"));
-            }
-            let reqs: Vec<&Value> = match req {
+            .ok_or_else(|| syntax(requests, "monitor-requests must be an object"))?;
+        let mut tables = BTreeMap::new();
+        for (t, req) in reqs {
+            let ts = schema
+                .tables
+                .get(t)
+                .ok_or_else(|| OvsdbError::new("syntax error", format!("no table named {t}")))?;
+            let list: Vec<&Value> = match req {
                 Value::Array(a) => a.iter().collect(),
                 other => vec![other],
             };
-            let mut cols: Option<Vec<String>> = Some(Vec::new());
-            for r in reqs {
-                match r.get("columns").and_then(Value::as_array) {
-                    Some(c) => {
-                        if let Some(list) = cols.as_mut() {
-                            list.extend(c.iter().filter_map(|x| x.as_str().map(str::to_string)));
-                        }
-                    }
-                    None => cols = None,
+            let mut tm = TableMonitor {
+                columns: Vec::new(),
+                rows: None,
+                select: Select {
+                    initial: false,
+                    insert: false,
+                    delete: false,
+                    modify: false,
+                },
+            };
+            for r in list {
+                let allowed: &[&str] = if version == Version::V1 {
+                    &["columns", "select"]
+                } else {
+                    &["columns", "where", "select"]
+                };
+                let obj = r.as_object().ok_or_else(|| {
+                    syntax(r, format!("Parsing table {t} failed: Object expected."))
+                })?;
+                if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+                    return Err(syntax(r, format!("Parsing table {t} failed: Member '{k}' is present but not allowed here.")));
                 }
+                let cols: Vec<String> = match r.get("columns") {
+                    None => ts
+                        .columns
+                        .keys()
+                        .cloned()
+                        .chain(["_version".to_string()])
+                        .collect(),
+                    Some(Value::Array(cols)) => cols
+                        .iter()
+                        .map(|c| {
+                            c.as_str()
+                                .filter(|n| ts.column(n).is_some())
+                                .map(str::to_string)
+                                .ok_or_else(|| {
+                                    syntax(
+                                        &Value::Array(cols.clone()),
+                                        format!(
+                                            "{} is not a valid column name",
+                                            c.as_str().unwrap_or("?")
+                                        ),
+                                    )
+                                })
+                        })
+                        .collect::<Result<_, _>>()?,
+                    Some(other) => return Err(syntax(other, "array of column names expected")),
+                };
+                for c in cols {
+                    if tm.columns.contains(&c) {
+                        let json = r.get("columns").cloned().unwrap_or(Value::Null);
+                        return Err(syntax(
+                            &json,
+                            format!("column {c} mentioned more than once"),
+                        ));
+                    }
+                    tm.columns.push(c);
+                }
+                if let Some(w) = r.get("where") {
+                    tm.rows = parse_where(schema, t, w)?;
+                }
+                let flag = |k: &str| {
+                    r.get("select")
+                        .and_then(|s| s.get(k))
+                        .and_then(Value::as_bool)
+                        .unwrap_or(true)
+                };
+                tm.select.initial |= flag("initial");
+                tm.select.insert |= flag("insert");
+                tm.select.delete |= flag("delete");
+                tm.select.modify |= flag("modify");
             }
-            tables.insert(t.clone(), cols);
+            tables.insert(t.clone(), tm);
         }
         Ok(Monitor {
             id,
-            tables,
+            db: db.to_string(),
             version,
+            tables,
         })
     }
 
-    fn columns<'a>(&'a self, schema: &'a Schema, table: &str) -> Vec<&'a str> {
-        match &self.tables[table] {
-            Some(cols) => cols.iter().map(String::as_str).collect(),
-            None => schema.tables[table]
-                .columns
-                .keys()
-                .map(String::as_str)
-                .collect(),
+    /// Replaces the `where` of the tables named in `requests` (`monitor_cond_change`).
+    pub fn change(&mut self, requests: &Value, schema: &Schema) -> Result<(), OvsdbError> {
+        let reqs = requests
+            .as_object()
+            .ok_or_else(|| syntax(requests, "monitor-requests must be an object"))?;
+        for (t, req) in reqs {
+            let tm = self
+                .tables
+                .get_mut(t)
+                .ok_or_else(|| OvsdbError::new("syntax error", format!("no table named {t}")))?;
+            let list: Vec<&Value> = match req {
+                Value::Array(a) => a.iter().collect(),
+                other => vec![other],
+            };
+            for r in list {
+                if let Some(w) = r.get("where") {
+                    tm.rows = parse_where(schema, t, w)?;
+                }
+            }
         }
+        Ok(())
     }
 
+    fn visible(tm: &TableMonitor, uuid: &str, row: &Row) -> bool {
+        tm.rows.as_ref().is_none_or(|c| cond::matches(c, uuid, row))
+    }
+
+    /// The monitored columns of a row; `skip_defaults` leaves out columns at their default
+    /// (update2's `initial` and `insert`).
     fn project(
         &self,
         schema: &Schema,
         table: &str,
+        tm: &TableMonitor,
+        uuid: &str,
         row: &Row,
         skip_defaults: bool,
-    ) -> Map<String, Value> {
+    ) -> Value {
+        let ts = &schema.tables[table];
         let mut out = Map::new();
-        for c in self.columns(schema, table) {
-            let Some(d) = row.get(c) else { continue };
-            if skip_defaults
-                && schema.tables[table]
-                    .columns
-                    .get(c)
-                    .is_some_and(|t| *d == default_datum(t))
-            {
-                continue;
+        for c in &tm.columns {
+            let d = db::get(uuid, row, c);
+            let default = ts
+                .columns
+                .get(c)
+                .is_some_and(|s| s.column_type.default_datum() == d);
+            if !(skip_defaults && default) {
+                out.insert(c.clone(), d.to_json());
             }
-            out.insert(c.to_string(), d.to_json());
         }
-        out
+        Value::Object(out)
     }
 
-    /// The monitor's reply: everything there is now.
+    fn row_insert(
+        &self,
+        schema: &Schema,
+        t: &str,
+        tm: &TableMonitor,
+        u: &str,
+        r: &Row,
+        initial: bool,
+    ) -> Value {
+        match (self.version, initial) {
+            (Version::V1, _) => json!({"new": self.project(schema, t, tm, u, r, false)}),
+            (_, true) => json!({"initial": self.project(schema, t, tm, u, r, true)}),
+            (_, false) => json!({"insert": self.project(schema, t, tm, u, r, true)}),
+        }
+    }
+
+    /// The reply to the monitor request: every visible row (unless `select` says not).
     pub fn initial(&self, schema: &Schema, tables: &Tables) -> Value {
         let mut out = Map::new();
-        for t in self.tables.keys() {
-            let mut rows = Map::new();
-            for (u, row) in tables.get(t).into_iter().flatten() {
-                let v = if self.version == 1 {
-                    json!({"new": self.project(schema, t, row, false)})
-                } else {
-                    json!({"initial": self.project(schema, t, row, true)})
-                };
-                rows.insert(u.clone(), v);
-            }
+        for (t, tm) in self.tables.iter().filter(|(_, tm)| tm.select.initial) {
+            let rows: Map<String, Value> = tables
+                .get(t)
+                .into_iter()
+                .flatten()
+                .filter(|(u, r)| Monitor::visible(tm, u, r))
+                .map(|(u, r)| (u.clone(), self.row_insert(schema, t, tm, u, r, true)))
+                .collect();
             if !rows.is_empty() {
                 out.insert(t.clone(), Value::Object(rows));
             }
@@ -116,60 +261,92 @@ impl Monitor {
     /// What changed between `old` and `new` for this monitor; `None` when nothing it
     /// watches did.
     pub fn update(&self, schema: &Schema, old: &Tables, new: &Tables) -> Option<Value> {
-        let empty = BTreeMap::new();
+        let empty = Table::new();
         let mut out = Map::new();
-        for t in self.tables.keys() {
+        for (t, tm) in &self.tables {
             let (o, n) = (old.get(t).unwrap_or(&empty), new.get(t).unwrap_or(&empty));
+            let uuids: BTreeSet<&String> = o.keys().chain(n.keys()).collect();
             let mut rows = Map::new();
-            for (u, nr) in n {
-                match o.get(u) {
-                    None => {
-                        let v = if self.version == 1 {
-                            json!({"new": self.project(schema, t, nr, false)})
-                        } else {
-                            json!({"insert": self.project(schema, t, nr, true)})
-                        };
-                        rows.insert(u.clone(), v);
+            for u in uuids {
+                let before = o.get(u).filter(|r| Monitor::visible(tm, u, r));
+                let after = n.get(u).filter(|r| Monitor::visible(tm, u, r));
+                let v = match (before, after) {
+                    (None, Some(r)) if tm.select.insert => {
+                        self.row_insert(schema, t, tm, u, r, false)
                     }
-                    Some(or) => {
-                        let changed: Vec<&str> = self
-                            .columns(schema, t)
-                            .into_iter()
-                            .filter(|c| or.get(*c) != nr.get(*c))
+                    (Some(r), None) if tm.select.delete => match self.version {
+                        Version::V1 => json!({"old": self.project(schema, t, tm, u, r, false)}),
+                        _ => json!({"delete": null}),
+                    },
+                    (Some(a), Some(b)) if tm.select.modify => {
+                        let changed: Vec<&String> = tm
+                            .columns
+                            .iter()
+                            .filter(|c| db::get(u, a, c) != db::get(u, b, c))
                             .collect();
                         if changed.is_empty() {
                             continue;
                         }
-                        let v = if self.version == 1 {
-                            let old_cols: Map<String, Value> = changed
-                                .iter()
-                                .filter_map(|c| or.get(*c).map(|d| (c.to_string(), d.to_json())))
-                                .collect();
-                            json!({"old": old_cols, "new": self.project(schema, t, nr, false)})
-                        } else {
-                            let diff: Map<String, Value> = changed
-                                .iter()
-                                .filter_map(|c| {
-                                    Some((
-                                        c.to_string(),
-                                        diff(schema, t, c, or.get(*c)?, nr.get(*c)?),
-                                    ))
-                                })
-                                .collect();
-                            json!({"modify": diff})
+                        match self.version {
+                            Version::V1 => {
+                                let old_cols: Map<String, Value> = changed
+                                    .iter()
+                                    .map(|c| ((*c).clone(), db::get(u, a, c).to_json()))
+                                    .collect();
+                                json!({"old": old_cols, "new": self.project(schema, t, tm, u, b, false)})
+                            }
+                            _ => {
+                                let diffs: Map<String, Value> = changed
+                                    .iter()
+                                    .map(|c| {
+                                        (
+                                            (*c).clone(),
+                                            db::diff(
+                                                &schema.tables[t],
+                                                c,
+                                                &db::get(u, a, c),
+                                                &db::get(u, b, c),
+                                            ),
+                                        )
+                                    })
+                                    .collect();
+                                json!({"modify": diffs})
+                            }
+                        }
+                    }
+                    _ => continue,
+                };
+                rows.insert(u.clone(), v);
+            }
+            if !rows.is_empty() {
+                out.insert(t.clone(), Value::Object(rows));
+            }
+        }
+        (!out.is_empty()).then_some(Value::Object(out))
+    }
+
+    /// After `monitor_cond_change`: rows that stopped matching are deleted, rows that
+    /// started matching inserted.
+    pub fn refilter(&self, previous: &Monitor, schema: &Schema, tables: &Tables) -> Option<Value> {
+        let mut out = Map::new();
+        for (t, tm) in &self.tables {
+            let Some(old_tm) = previous.tables.get(t) else {
+                continue;
+            };
+            let mut rows = Map::new();
+            for (u, r) in tables.get(t).into_iter().flatten() {
+                match (Monitor::visible(old_tm, u, r), Monitor::visible(tm, u, r)) {
+                    (false, true) => {
+                        rows.insert(u.clone(), self.row_insert(schema, t, tm, u, r, false));
+                    }
+                    (true, false) => {
+                        let v = match self.version {
+                            Version::V1 => json!({"old": self.project(schema, t, tm, u, r, false)}),
+                            _ => json!({"delete": null}),
                         };
                         rows.insert(u.clone(), v);
                     }
-                }
-            }
-            for (u, or) in o {
-                if !n.contains_key(u) {
-                    let v = if self.version == 1 {
-                        json!({"old": self.project(schema, t, or, false)})
-                    } else {
-                        json!({"delete": null})
-                    };
-                    rows.insert(u.clone(), v);
+                    _ => {}
                 }
             }
             if !rows.is_empty() {
@@ -178,44 +355,16 @@ impl Monitor {
         }
         (!out.is_empty()).then_some(Value::Object(out))
     }
-}
 
-/// update2's `modify` value: the new value of a scalar, the symmetric difference of a
-/// set, for a map one pair per touched key (the new pair, or the old one if removed).
-fn diff(schema: &Schema, table: &str, column: &str, old: &Datum, new: &Datum) -> Value {
-    let scalar = schema.tables[table]
-        .columns
-        .get(column)
-        .is_some_and(|t| t.is_scalar());
-    if scalar {
-        return new.to_json();
-    }
-    match (old, new) {
-        (Datum::Set(a), Datum::Set(b)) => {
-            let mut d: Vec<_> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
-            d.extend(b.iter().filter(|x| !a.contains(x)).cloned());
-            Datum::Set(d).to_json_set()
+    /// The notification carrying `update`.
+    pub fn notification(&self, update: Value) -> (&'static str, Value) {
+        match self.version {
+            Version::V1 => ("update", json!([self.id, update])),
+            Version::V2 => ("update2", json!([self.id, update])),
+            Version::V3 => (
+                "update3",
+                json!([self.id, crate::server_db::ZERO_TXN, update]),
+            ),
         }
-        (Datum::Map(a), Datum::Map(b)) => {
-            let mut d: Vec<_> = a
-                .iter()
-                .filter(|(k, _)| !b.iter().any(|(x, _)| x == k))
-                .cloned()
-                .collect();
-            d.extend(b.iter().filter(|p| !a.contains(p)).cloned());
-            crate::db::normalize(Datum::Map(d)).to_json()
-        }
-        (_, n) => n.to_json(),
-    }
-}
-
-/// Sets in diffs keep OVS's notation (a single element bare).
-trait SetJson {
-    fn to_json_set(&self) -> Value;
-}
-
-impl SetJson for Datum {
-    fn to_json_set(&self) -> Value {
-        crate::db::normalize(self.clone()).to_json()
     }
 }

@@ -1,164 +1,75 @@
-//! The parts of an `.ovsschema` the server enforces: column types (atomic type, refs,
-//! enums, integer ranges, set sizes), root tables and unique indexes.
+//! The schemas the server serves: any `.ovsschema` given to it, the Open_vSwitch schema
+//! carried in `schema/`, and the `_Server` database's own.
 
-use std::collections::BTreeMap;
+use std::ops::Deref;
 
-use ovsdb::Atom;
+use ovsdb::error::sorted_json;
+use ovsdb::DatabaseSchema;
 use serde_json::Value;
 
+/// A parsed schema (see [`DatabaseSchema`], which it dereferences to).
 #[derive(Debug, Clone)]
-pub struct BaseType {
-    /// integer, real, boolean, string, uuid
-    pub atomic: String,
-    pub ref_table: Option<String>,
-    /// strong (default) or weak
-    pub ref_strong: bool,
-    pub enumeration: Option<Vec<Atom>>,
-    pub min_integer: Option<i64>,
-    pub max_integer: Option<i64>,
-}
+pub struct Schema(pub DatabaseSchema);
 
-#[derive(Debug, Clone)]
-pub struct ColumnType {
-    pub key: BaseType,
-    pub value: Option<BaseType>,
-    pub min: usize,
-    /// `None` = unlimited.
-    pub max: Option<usize>,
-}
+impl Deref for Schema {
+    type Target = DatabaseSchema;
 
-impl ColumnType {
-    pub fn is_map(&self) -> bool {
-        self.value.is_some()
+    fn deref(&self) -> &DatabaseSchema {
+        &self.0
     }
-
-    pub fn is_scalar(&self) -> bool {
-        self.value.is_none() && self.min == 1 && self.max == Some(1)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct TableSchema {
-    pub columns: BTreeMap<String, ColumnType>,
-    pub is_root: bool,
-    pub indexes: Vec<Vec<String>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Schema {
-    pub name: String,
-    pub version: String,
-    pub tables: BTreeMap<String, TableSchema>,
-    /// The schema document as loaded, served by `get_schema`.
-    pub json: Value,
-}
-
-fn base(v: &Value) -> Result<BaseType, String> {
-    if let Some(s) = v.as_str() {
-        return Ok(BaseType {
-            atomic: s.to_string(),
-            ref_table: None,
-            ref_strong: true,
-            enumeration: None,
-            min_integer: None,
-            max_integer: None,
-        });
-    }
-    let atomic = v["type"]
-        .as_str()
-        .ok_or("base type without \"type\"")?
-        .to_string();
-    let enumeration = match &v["enum"] {
-        Value::Null => None,
-        e => Some(match ovsdb::Datum::from_json(e).ok_or("bad enum")? {
-            ovsdb::Datum::Set(atoms) => atoms,
-            ovsdb::Datum::Map(_) => return Err("enum is a map".into()),
-        }),
-    };
-    Ok(BaseType {
-        atomic,
-        ref_table: v["refTable"].as_str().map(str::to_string),
-        ref_strong: v["refType"].as_str() != Some("weak"),
-        enumeration,
-        min_integer: v["minInteger"].as_i64(),
-        max_integer: v["maxInteger"].as_i64(),
-    })
-}
-
-fn column_type(v: &Value) -> Result<ColumnType, String> {
-    if v.is_string() {
-        return Ok(ColumnType {
-            key: base(v)?,
-            value: None,
-            min: 1,
-            max: Some(1),
-        });
-    }
-    Ok(ColumnType {
-        key: base(&v["key"])?,
-        value: match &v["value"] {
-            Value::Null => None,
-            val => Some(base(val)?),
-        },
-        min: v["min"].as_u64().unwrap_or(1) as usize,
-        max: match &v["max"] {
-            Value::String(s) if s == "unlimited" => None,
-            Value::Null => Some(1),
-            m => Some(m.as_u64().ok_or("bad max")? as usize),
-        },
-    })
 }
 
 impl Schema {
     pub fn parse(json: Value) -> Result<Schema, String> {
-        let mut tables = BTreeMap::new();
-        let ts = json["tables"].as_object().ok_or("schema has no tables")?;
-        for (name, t) in ts {
-            let mut columns = BTreeMap::new();
-            for (c, def) in t["columns"].as_object().ok_or("table has no columns")? {
-                columns.insert(
-                    c.clone(),
-                    column_type(&def["type"]).map_err(|e| format!("{name}.{c}: {e}"))?,
-                );
-            }
-            let indexes = t["indexes"]
-                .as_array()
-                .map(|ix| {
-                    ix.iter()
-                        .filter_map(|cols| {
-                            cols.as_array().map(|c| {
-                                c.iter()
-                                    .filter_map(|x| x.as_str().map(str::to_string))
-                                    .collect()
-                            })
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            tables.insert(
-                name.clone(),
-                TableSchema {
-                    columns,
-                    is_root: t["isRoot"].as_bool().unwrap_or(false),
-                    indexes,
-                },
-            );
-        }
-        Ok(Schema {
-            name: json["name"]
-                .as_str()
-                .ok_or("schema has no name")?
-                .to_string(),
-            version: json["version"].as_str().unwrap_or_default().to_string(),
-            tables,
-            json,
-        })
+        DatabaseSchema::from_json(json)
+            .map(Schema)
+            .map_err(|e| e.to_string())
     }
 
-    /// The Open_vSwitch schema carried in this repository.
+    /// Reads an `.ovsschema` file.
+    pub fn from_file(path: &std::path::Path) -> Result<Schema, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        let json = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        Schema::parse(json)
+    }
+
+    /// The Open_vSwitch schema (8.3.1) carried in this repository.
     pub fn open_vswitch() -> Schema {
-        let text = include_str!("../schema/vswitch.ovsschema");
-        Schema::parse(serde_json::from_str(text).expect("carried schema is JSON"))
-            .expect("carried schema parses")
+        carried(include_str!("../schema/vswitch.ovsschema"))
+    }
+
+    /// The schema of the `_Server` database (1.2.0).
+    pub fn server() -> Schema {
+        carried(include_str!("../schema/_server.ovsschema"))
+    }
+
+    /// The schema as ovsdb-server writes it: compact, members sorted.
+    pub fn to_text(&self) -> String {
+        sorted_json(&self.0.to_json())
+    }
+}
+
+fn carried(text: &str) -> Schema {
+    Schema::parse(serde_json::from_str(text).expect("carried schema is JSON"))
+        .expect("carried schema parses")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carried_schemas() {
+        let ovs = Schema::open_vswitch();
+        assert_eq!(
+            (ovs.name.as_str(), ovs.version.as_str()),
+            ("Open_vSwitch", "8.3.1")
+        );
+        assert!(ovs.tables["Open_vSwitch"].is_root && !ovs.tables["Bridge"].is_root);
+        assert_eq!(ovs.tables["Bridge"].indexes, vec![vec!["name".to_string()]]);
+        let server = Schema::server();
+        assert_eq!(server.cksum.as_deref(), Some("3009684573 744"));
+        // No table says isRoot, so all are roots.
+        assert!(server.tables["Database"].is_root);
     }
 }

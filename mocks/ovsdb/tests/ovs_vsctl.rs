@@ -99,22 +99,12 @@ fn ovs_vsctl_manages_bridges_and_vhost_user_ports() {
         show.contains("Bridge br0") && show.contains("type: dpdkvhostuserclient"),
         "{show}"
     );
-    // An interface vswitchd cannot set up: ovs-vsctl reports OVS's error.
-    let (_, bad) = vsctl(
-        &db,
-        &[
-            "add-port",
-            "br0",
-            "bad",
-            "--",
-            "set",
-            "Interface",
-            "bad",
-            "type=dpdkvhostuserclient",
-        ],
-    );
+    // An interface vswitchd cannot set up (a system device that does not exist):
+    // ovs-vsctl reports OVS's error.
+    let (_, bad) = vsctl(&db, &["add-port", "br0", "no-such-dev0"]);
     assert!(
-        bad.contains("Error detected while setting up 'bad'"),
+        bad.contains("Error detected while setting up 'no-such-dev0'")
+            && bad.contains("No such device"),
         "{bad}"
     );
     // Unique names are enforced.
@@ -126,7 +116,7 @@ fn ovs_vsctl_manages_bridges_and_vhost_user_ports() {
         !dir.path().join("p1").exists(),
         "the socket goes with the interface"
     );
-    assert_eq!(ok(&db, &["list-ports", "br0"]), "bad\nc1\n");
+    assert_eq!(ok(&db, &["list-ports", "br0"]), "c1\nno-such-dev0\n");
     ok(&db, &["del-br", "br0"]);
     assert_eq!(ok(&db, &["list-br"]), "");
     // Garbage collection removed the ports and interfaces with the bridge.
