@@ -36,7 +36,14 @@ impl Ovs {
             _ => {
                 let guard = REAL_OVS.lock().unwrap_or_else(|e| e.into_inner());
                 let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/start-ovs.sh");
-                let out = Command::new(&script).arg(dir).output().unwrap();
+                // Its own network namespace: ovs-vswitchd's userspace datapath clashes
+                // with any other one running in the same namespace.
+                let ns = format!("usrsp-engt{}", std::process::id());
+                let out = Command::new(&script)
+                    .args(["--netns", &ns])
+                    .arg(dir)
+                    .output()
+                    .unwrap();
                 assert!(
                     out.status.success(),
                     "ci/start-ovs.sh failed (run ci/install-deps.sh for openvswitch-switch-dpdk): {}",
@@ -110,7 +117,14 @@ fn add_check_del(
     let data: OvsRecord = serde_json::from_value(rec.data.clone()).unwrap();
     assert_eq!(data.port, "0123456789ab-net1");
     assert!(data.bridge_created);
-    assert!(data.ofport.unwrap() > 0);
+    if mode == VhostMode::Client {
+        assert!(data.ofport.unwrap() > 0);
+    }
+    // DEL removes exactly this port.
+    assert_eq!(
+        data.port_uuid.as_deref(),
+        Some(Ovs::vsctl(&db, &["get", "Port", "0123456789ab-net1", "_uuid"]).as_str())
+    );
     assert_eq!(
         Ovs::vsctl(&db, &["list-ports", "br-usr"]),
         "0123456789ab-net1"
@@ -175,6 +189,41 @@ fn add_check_del(
         engine.check(&s, &who(), &rec).is_err(),
         "CHECK notices the port is gone"
     );
+}
+
+/// DEL removes the port its ADD made, not one of the same name that replaced it.
+#[rstest]
+fn a_port_that_replaced_ours_is_kept(#[values("mock", "real")] kind: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let (_ovs, db) = Ovs::start(kind, &dir.path().join("ovs"));
+    let engine = OvsEngine::new(Duration::from_secs(20));
+    let s = side(&db, &shared, VhostMode::Client, "br-usr", None);
+    let rec = engine.add(&s, &who()).unwrap();
+    Ovs::vsctl(&db, &["del-port", "br-usr", "0123456789ab-net1"]);
+    Ovs::vsctl(
+        &db,
+        &[
+            "add-port",
+            "br-usr",
+            "0123456789ab-net1",
+            "--",
+            "set",
+            "Interface",
+            "0123456789ab-net1",
+            "type=dpdkvhostuserclient",
+        ],
+    );
+    engine.del(&s, &who(), Some(&rec)).unwrap();
+    assert_eq!(
+        Ovs::vsctl(&db, &["list-ports", "br-usr"]),
+        "0123456789ab-net1",
+        "someone else's port stays, and so does the bridge it is on"
+    );
+    // Without a record (an ADD cut short), DEL goes by name.
+    engine.del(&s, &who(), None).unwrap();
+    assert_eq!(Ovs::vsctl(&db, &["list-br"]), "");
 }
 
 #[rstest]

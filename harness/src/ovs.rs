@@ -46,9 +46,15 @@ impl OvsServer {
         Ok(OvsServer::Mock { child, socket })
     }
 
-    /// Real OVS (DPDK build) rooted in `dir` (keep it short: socket paths are bounded).
+    /// Real OVS (DPDK build) rooted in `dir` (keep it short: socket paths are bounded),
+    /// its ovs-vswitchd in a network namespace of its own: userspace datapaths in one
+    /// namespace clash (each makes the tap `ovs-netdev`), so this one works whatever
+    /// other OVS runs on the machine.
     pub fn real(dir: &Path) -> Result<OvsServer> {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let out = Command::new(script())
+            .args(["--netns", &format!("usrsp-ovs{}-{n}", std::process::id())])
             .arg(dir)
             .output()
             .map_err(|e| Error::Spawn("ci/start-ovs.sh".into(), e))?;

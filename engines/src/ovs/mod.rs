@@ -5,9 +5,12 @@
 //! ADD creates the bridge when missing (netdev datapath, tagged as ours in
 //! `external_ids`), adds the port and interface (`dpdkvhostuser`: OVS is the vhost-user
 //! server; `dpdkvhostuserclient` with `options:vhost-server-path`: OVS connects to the
-//! pod's socket) with the VLAN tag and `external_ids` naming the attachment, then waits
-//! for ovs-vswitchd to apply it (`cur_cfg`) and reads back the interface's `error` and
-//! `ofport`: a port OVS could not set up is removed again and ADD fails.
+//! pod's socket) with the VLAN tag and `external_ids` naming the attachment, in one
+//! transaction (the bridge is made first only when that finds none). Then it waits for
+//! ovs-vswitchd to set the interface up: for `dpdkvhostuser` until the vhost-user socket
+//! exists, otherwise until ovs-vswitchd has applied the change (`cur_cfg`) and the
+//! interface has no `error`. A port OVS could not set up is removed again and ADD fails.
+//! DEL removes the port ADD made by its uuid, in one transaction.
 
 mod session;
 
@@ -40,6 +43,9 @@ pub struct OvsRecord {
     pub bridge_created: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ofport: Option<i64>,
+    /// The Port row ADD inserted: DEL removes exactly that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_uuid: Option<String>,
 }
 
 pub struct OvsEngine {
@@ -113,73 +119,108 @@ impl Engine for OvsEngine {
         let b = bridge(side)?;
         let port = port_name(socket)?;
         let mut s = self.connect(side.api_socket.as_deref())?;
-        let bridge_created = s.ensure_bridge(&b.name)?;
-        // Undo only what this ADD made: a port of the same name that was already there is
-        // someone else's.
-        let undo = |s: &mut Session, port_uuid: Option<&str>| {
-            if let Some(u) = port_uuid {
-                let _ = s.del_port_uuid(u);
-            }
-            if bridge_created {
-                let _ = s.del_bridge_if_ours_and_empty(&b.name);
-            }
-        };
-        let port_uuid = match s.add_port(&b.name, &port, socket, mode, b.vlan, who) {
-            Ok(u) => u,
-            Err(e) => {
-                undo(&mut s, None);
-                return Err(e);
-            }
-        };
-        let ofport = match s.await_applied().and_then(|()| s.interface_result(&port)) {
-            Ok(p) => p,
-            Err(e) => {
-                undo(&mut s, Some(&port_uuid));
-                return Err(e);
-            }
-        };
-        if mode == VhostMode::Server {
-            // OVS creates a server's socket in its run directory; the pod needs it in the
-            // shared directory.
-            let run_dir = Self::db_socket(side.api_socket.as_deref())
+        // OVS creates a server's socket in its run directory (the pod needs it in the
+        // shared directory); it appearing there tells that the port is set up. One left
+        // over from before cannot tell that.
+        let made = (mode == VhostMode::Server).then(|| {
+            Self::db_socket(side.api_socket.as_deref())
                 .parent()
                 .map(Path::to_path_buf)
-                .unwrap_or_default();
-            let made = run_dir.join(&port);
+                .unwrap_or_default()
+                .join(&port)
+        });
+        let watch = made.as_deref().filter(|m| !session::is_socket(m));
+        // The bridge is usually there: try the port first, make the bridge only if not.
+        let mut bridge_created = false;
+        let mut port_uuid = None;
+        for attempt in 0..2 {
+            match s.add_port(&b.name, &port, socket, mode, b.vlan, who) {
+                Ok(Some(u)) => {
+                    port_uuid = Some(u);
+                    break;
+                }
+                Ok(None) if attempt == 0 => bridge_created = s.create_bridge(&b.name)?,
+                Ok(None) => {}
+                Err(e) => {
+                    if bridge_created {
+                        let _ = s.del_bridge_if_ours_and_empty(&b.name, None);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let Some(port_uuid) = port_uuid else {
+            return Err(Error::Refused {
+                step: Step::BridgeMember,
+                message: format!("bridge {} went away while the port was added", b.name),
+            });
+        };
+        // Undo only what this ADD made: a port of the same name that was already there is
+        // someone else's (and the insert would have failed on the name index).
+        let undo = |s: &mut Session| {
+            let _ = s.del_port_uuid(&port_uuid, &b.name);
+            if bridge_created {
+                let _ = s.del_bridge_if_ours_and_empty(&b.name, None);
+            }
+        };
+        let ofport = match s.await_created(&port, watch) {
+            Ok(p) => p,
+            Err(e) => {
+                undo(&mut s);
+                return Err(e);
+            }
+        };
+        if let Some(made) = &made {
             if let Err(e) =
-                std::fs::hard_link(&made, socket).or_else(|_| std::fs::rename(&made, socket))
+                std::fs::hard_link(made, socket).or_else(|_| std::fs::rename(made, socket))
             {
-                undo(&mut s, Some(&port_uuid));
+                undo(&mut s);
                 return Err(Error::Io {
                     step: Step::SocketFile,
                     source: e,
                 });
             }
         }
-        let mac = s.port_mac(&port).ok().flatten();
         let rec = OvsRecord {
             port,
             bridge: b.name.clone(),
             bridge_created,
-            ofport: Some(ofport),
+            ofport,
+            port_uuid: Some(port_uuid),
         };
         Ok(HostRecord {
             engine: ENGINE_NAME.into(),
             data: serde_json::to_value(rec).expect("record"),
-            mac,
+            // A vhost-user port has no MAC of its own in OVS (mac_in_use is all zeros).
+            mac: None,
         })
     }
 
     fn del(&self, side: &HostSide, _who: &Attachment, saved: Option<&HostRecord>) -> Result<()> {
         let (socket, _) = vhost(side)?;
         let b = bridge(side)?;
-        let port = saved
-            .and_then(|r| serde_json::from_value::<OvsRecord>(r.data.clone()).ok())
-            .map(|r| r.port)
-            .unwrap_or(port_name(socket)?);
+        let saved = saved.and_then(|r| serde_json::from_value::<OvsRecord>(r.data.clone()).ok());
         let mut s = self.connect(side.api_socket.as_deref())?;
-        s.del_port(&port)?;
-        s.del_bridge_if_ours_and_empty(&b.name)?;
+        match saved {
+            // The port this attachment made, by uuid, in one transaction with reading the
+            // bridge: when it is gone, a port of the same name is someone else's.
+            Some(OvsRecord {
+                port_uuid: Some(uuid),
+                ..
+            }) => {
+                let (_, bridge_row) = s.del_port_uuid(&uuid, &b.name)?;
+                s.del_bridge_if_ours_and_empty(&b.name, Some(bridge_row))?;
+            }
+            // No record of it (an ADD cut short, or an older record): by name.
+            other => {
+                let port = match other {
+                    Some(r) => r.port,
+                    None => port_name(socket)?,
+                };
+                s.del_port(&port)?;
+                s.del_bridge_if_ours_and_empty(&b.name, None)?;
+            }
+        }
         remove_socket_file(socket);
         Ok(())
     }

@@ -11,6 +11,24 @@ use super::OWNER_KEY;
 use crate::{Attachment, Error, Result, Step, VhostMode};
 
 const DB: &str = "Open_vSwitch";
+/// How often the database is asked whether ovs-vswitchd is done.
+const DB_POLL: Duration = Duration::from_millis(2);
+/// How often the vhost-user socket file is looked for (a `stat`).
+const FILE_POLL: Duration = Duration::from_micros(100);
+
+/// What [`Session::del_bridge_if_ours_and_empty`] needs of a bridge.
+fn bridge_select(name: &str) -> Value {
+    ops::select(
+        "Bridge",
+        by_name("name", name),
+        &["_uuid", "ports", "external_ids"],
+    )
+}
+
+pub(super) fn is_socket(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
+}
 
 pub struct Session {
     client: Client,
@@ -81,17 +99,9 @@ impl Session {
         }
     }
 
-    /// Creates the bridge (netdev datapath, tagged as ours) unless it exists; true when
-    /// it created it.
-    pub fn ensure_bridge(&mut self, name: &str) -> Result<bool> {
-        let r = self.transact(
-            Step::BridgeCreate,
-            vec![ops::select("Bridge", by_name("name", name), &["_uuid"])],
-        )?;
-        if !rows(&r[0]).is_empty() {
-            return Ok(false);
-        }
-        let ovs = self.root()?;
+    /// Creates the bridge (netdev datapath, tagged as ours); false when it exists already
+    /// (someone else's, or made by a concurrent ADD).
+    pub fn create_bridge(&mut self, name: &str) -> Result<bool> {
         let ops = vec![
             ops::insert(
                 "Interface",
@@ -116,9 +126,10 @@ impl Session {
                 ]),
                 Some("bridge"),
             ),
+            // The one Open_vSwitch row: no need to look its uuid up first.
             ops::mutate(
                 "Open_vSwitch",
-                by_uuid(&ovs),
+                vec![],
                 vec![json!([
                     "bridges",
                     "insert",
@@ -127,27 +138,20 @@ impl Session {
             ),
             ops::comment(&format!("userspace-cni: create bridge {name}")),
         ];
-        self.transact(Step::BridgeCreate, ops)?;
-        Ok(true)
-    }
-
-    fn root(&mut self) -> Result<String> {
-        let r = self.transact(
-            Step::Connect,
-            vec![ops::select("Open_vSwitch", vec![], &["_uuid"])],
-        )?;
-        rows(&r[0])
-            .first()
-            .and_then(|row| datum(&row["_uuid"]))
-            .and_then(|d| d.scalar().and_then(Atom::as_uuid).map(str::to_string))
-            .ok_or_else(|| Error::Refused {
-                step: Step::Connect,
-                message: "the Open_vSwitch table has no row".into(),
-            })
+        match self.transact(Step::BridgeCreate, ops) {
+            Ok(_) => Ok(true),
+            // The Bridge name index: it appeared since the port was tried.
+            Err(Error::Refused { message, .. }) if message.contains("constraint violation") => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Adds the port and its vhost-user interface to `bridge` in one transaction, and
-    /// asks ovs-vswitchd to apply it (`next_cfg`).
+    /// asks ovs-vswitchd to apply it (`next_cfg`); the new port's uuid, or `None` when
+    /// there is no such bridge (then nothing was added: OVSDB collects the unreferenced
+    /// port and interface rows at commit).
     pub fn add_port(
         &mut self,
         bridge: &str,
@@ -156,7 +160,7 @@ impl Session {
         mode: VhostMode,
         vlan: Option<u16>,
         who: &Attachment,
-    ) -> Result<String> {
+    ) -> Result<Option<String>> {
         let ids = ops::string_map([
             (OWNER_KEY, "true"),
             ("container-id", who.container_id.as_str()),
@@ -184,7 +188,6 @@ impl Session {
         if let Some(tag) = vlan {
             port_row.insert("tag".into(), json!(tag));
         }
-        let ovs = self.root()?;
         let ops = vec![
             ops::insert("Interface", iface, Some("iface")),
             ops::insert("Port", port_row, Some("port")),
@@ -197,60 +200,67 @@ impl Session {
                     ["set", [["named-uuid", "port"]]]
                 ])],
             ),
-            ops::mutate(
-                "Open_vSwitch",
-                by_uuid(&ovs),
-                vec![json!(["next_cfg", "+=", 1])],
-            ),
+            ops::mutate("Open_vSwitch", vec![], vec![json!(["next_cfg", "+=", 1])]),
             ops::comment(&format!("userspace-cni: add port {port} to {bridge}")),
         ];
         let r = self.transact(Step::InterfaceCreate, ops)?;
         if r[2]["count"] != json!(1) {
-            return Err(Error::Refused {
-                step: Step::BridgeMember,
-                message: format!("bridge {bridge} is gone"),
-            });
+            return Ok(None);
         }
         r[1]["uuid"][1]
             .as_str()
-            .map(str::to_string)
+            .map(|u| Some(u.to_string()))
             .ok_or_else(|| Error::Refused {
                 step: Step::InterfaceCreate,
                 message: "OVSDB returned no port uuid".into(),
             })
     }
 
-    /// Waits until ovs-vswitchd has applied the configuration (`cur_cfg` >= `next_cfg`).
-    pub fn await_applied(&mut self) -> Result<()> {
+    /// Waits until ovs-vswitchd has set the interface up. A `dpdkvhostuser` interface is
+    /// ready once its socket (`socket`) exists: ovs-vswitchd creates it while it builds
+    /// the port, well before it finishes the whole reconfiguration (rx queues to PMD
+    /// threads, which may sleep) and reports it in `cur_cfg`. Otherwise, or when the
+    /// socket does not come, this is when `cur_cfg` catches up with `next_cfg`, and then
+    /// the interface's `error` decides. The port number, when known by then.
+    pub fn await_created(&mut self, port: &str, socket: Option<&Path>) -> Result<Option<i64>> {
         let deadline = Instant::now() + self.timeout;
+        let mut next_db_look = Instant::now();
         loop {
-            let r = self.transact(
-                Step::InterfaceUp,
-                vec![ops::select(
-                    "Open_vSwitch",
-                    vec![],
-                    &["cur_cfg", "next_cfg"],
-                )],
-            )?;
-            let row = rows(&r[0]).into_iter().next().unwrap_or_default();
-            let (cur, next) = (
-                row["cur_cfg"].as_i64().unwrap_or(0),
-                row["next_cfg"].as_i64().unwrap_or(0),
-            );
-            if cur >= next {
-                return Ok(());
+            if socket.is_some_and(is_socket) {
+                return Ok(None);
             }
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if now >= next_db_look {
+                if self.applied()? {
+                    return self.interface_result(port).map(Some);
+                }
+                next_db_look = now + DB_POLL;
+            }
+            if now >= deadline {
                 return Err(Error::Unavailable {
                     step: Step::InterfaceUp,
                     socket: self.socket.clone(),
-                    reason: format!(
-                        "ovs-vswitchd did not apply the change (cur_cfg {cur} < next_cfg {next})"
-                    ),
+                    reason: format!("ovs-vswitchd did not set up interface {port} in time"),
                 });
             }
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(if socket.is_some() { FILE_POLL } else { DB_POLL });
         }
+    }
+
+    /// Whether ovs-vswitchd has applied every change so far (`cur_cfg` >= `next_cfg`).
+    fn applied(&mut self) -> Result<bool> {
+        let r = self.transact(
+            Step::InterfaceUp,
+            vec![ops::select(
+                "Open_vSwitch",
+                vec![],
+                &["cur_cfg", "next_cfg"],
+            )],
+        )?;
+        let row = rows(&r[0]).into_iter().next().unwrap_or_default();
+        let cur = row["cur_cfg"].as_i64().unwrap_or(0);
+        let next = row["next_cfg"].as_i64().unwrap_or(0);
+        Ok(cur >= next)
     }
 
     /// The interface's ofport, or OVS's error for it.
@@ -285,32 +295,22 @@ impl Session {
         }
     }
 
-    pub fn port_mac(&mut self, port: &str) -> Result<Option<String>> {
-        let r = self.transact(
-            Step::Check,
-            vec![ops::select(
-                "Interface",
-                by_name("name", port),
-                &["mac_in_use"],
-            )],
-        )?;
-        Ok(rows(&r[0])
-            .first()
-            .and_then(|row| datum(&row["mac_in_use"]))
-            .and_then(|d| d.scalar().and_then(Atom::as_str).map(str::to_string)))
-    }
-
-    /// Removes the port with this uuid (the one an ADD created) from its bridge.
-    pub fn del_port_uuid(&mut self, uuid: &str) -> Result<()> {
+    /// Removes the port with this uuid (the one an ADD created) from its bridge, and reads
+    /// `bridge` as it is afterwards, in one transaction: whether the port was there, and
+    /// the bridge row for [`Session::del_bridge_if_ours_and_empty`].
+    pub fn del_port_uuid(&mut self, uuid: &str, bridge: &str) -> Result<(bool, Option<Value>)> {
         let ops = vec![
             ops::mutate(
                 "Bridge",
                 vec![cond("ports", "includes", json!(["uuid", uuid]))],
                 vec![json!(["ports", "delete", ["set", [["uuid", uuid]]]])],
             ),
-            ops::comment("userspace-cni: undo port"),
+            bridge_select(bridge),
+            ops::comment("userspace-cni: delete port"),
         ];
-        self.transact(Step::InterfaceDelete, ops).map(drop)
+        let r = self.transact(Step::InterfaceDelete, ops)?;
+        let removed = r[0]["count"].as_i64().unwrap_or(0) > 0;
+        Ok((removed, rows(&r[1]).into_iter().next()))
     }
 
     /// Removes the port from whichever bridge has it (OVS collects the port and interface).
@@ -357,16 +357,20 @@ impl Session {
 
     /// Deletes the bridge when this plugin created it and only its own internal port is
     /// left; a bridge the user made is never touched.
-    pub fn del_bridge_if_ours_and_empty(&mut self, name: &str) -> Result<()> {
-        let r = self.transact(
-            Step::BridgeDelete,
-            vec![ops::select(
-                "Bridge",
-                by_name("name", name),
-                &["_uuid", "ports", "external_ids"],
-            )],
-        )?;
-        let Some(b) = rows(&r[0]).into_iter().next() else {
+    /// `read` is the bridge row when the caller has just read it (`None`: look it up).
+    pub fn del_bridge_if_ours_and_empty(
+        &mut self,
+        name: &str,
+        read: Option<Option<Value>>,
+    ) -> Result<()> {
+        let row = match read {
+            Some(row) => row,
+            None => {
+                let r = self.transact(Step::BridgeDelete, vec![bridge_select(name)])?;
+                rows(&r[0]).into_iter().next()
+            }
+        };
+        let Some(b) = row else {
             return Ok(());
         };
         let ours = datum(&b["external_ids"]).and_then(|d| d.map_get(OWNER_KEY).cloned())
@@ -381,7 +385,6 @@ impl Session {
         let uuid = datum(&b["_uuid"])
             .and_then(|d| d.scalar().and_then(Atom::as_uuid).map(str::to_string))
             .unwrap_or_default();
-        let ovs = self.root()?;
         let ops = vec![
             // Only if nothing joined meanwhile.
             ops::wait(
@@ -393,7 +396,7 @@ impl Session {
             ),
             ops::mutate(
                 "Open_vSwitch",
-                by_uuid(&ovs),
+                vec![],
                 vec![json!(["bridges", "delete", ["set", [["uuid", uuid]]]])],
             ),
             ops::comment(&format!("userspace-cni: delete bridge {name}")),
