@@ -239,6 +239,33 @@ fn re_adding_the_same_attachment_replaces_it() {
     bed.assert_clean();
 }
 
+/// A record torn by a power loss (the plugin does not fsync) is taken as missing: DEL
+/// still removes everything (found by discovery), and so does a repeated ADD before
+/// building anew.
+#[rstest::rstest]
+#[case::del("DEL")]
+#[case::add_again("ADD")]
+fn a_torn_record_does_not_wedge_the_attachment(#[case] next: &str) {
+    let bed = Bed::new();
+    let conf = bed.conf("1.0.0");
+    let call = bed.call(&id(7));
+    ok(call.run("ADD", &conf).unwrap(), "ADD");
+    let records: Vec<_> = std::fs::read_dir(&bed.dirs.data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    std::fs::write(&records[0], b"").unwrap();
+    ok(call.run(next, &conf).unwrap(), next);
+    if next == "ADD" {
+        let s = bed.state();
+        assert_eq!(s.memifs.len(), 1, "the old interface was replaced: {s:?}");
+        ok(call.run("DEL", &conf).unwrap(), "DEL");
+    }
+    bed.assert_clean();
+}
+
 /// Files and directories the plugin makes are private (0700 / 0600), or group-readable
 /// for the vhost `group` when one is asked for.
 #[test]

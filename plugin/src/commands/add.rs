@@ -37,7 +37,27 @@ pub fn add(ctx: &Context) -> Result<Value> {
     let engine = engine_for(&plan.host_engine, plan.timeout)?;
     let (store, _lock) = open_locked(&plan.data_dir, plan.timeout)?;
 
-    if let Some(old) = store.load(&who)? {
+    let earlier = match store.load(&who) {
+        Err(crate::store::StoreError::Corrupt { path, reason }) => {
+            // Torn (a power loss): remove what this netconf would have built.
+            tracing::warn!(
+                "{}: unreadable record ({reason}); clearing the attachment first",
+                path.display()
+            );
+            Teardown {
+                plan: &plan,
+                record: None,
+                ipam: ipam.as_ref(),
+                netconf: &ctx.stdin,
+                version: ctx.version,
+                host: true,
+            }
+            .run(&store)?;
+            None
+        }
+        other => other?,
+    };
+    if let Some(old) = earlier {
         // The runtime lost track of an earlier ADD (e.g. it timed out): clear it first.
         tracing::warn!(
             "{}/{}: an earlier ADD left state; removing it first",

@@ -7,7 +7,7 @@ pub fn del(ctx: &Context) -> Result<()> {
     let data_dir = crate::plan::data_dir(&ctx.conf)?;
     let timeout = crate::plan::timeout(&ctx.conf)?;
     let (store, _lock) = open_locked(&data_dir, timeout)?;
-    let record = store.load(&who)?;
+    let record = store.load_or_discard(&who)?;
 
     // What was built is described by the ADD's own netconf; fall back to this one.
     let from_record = record.as_ref().and_then(plan_of_record);

@@ -4,7 +4,9 @@
 //! A record is written *before* the first side effect (state `adding`) and updated as
 //! ADD goes, so that a plugin killed at any point leaves enough behind for the next DEL or
 //! GC to remove everything. Records live in `dataDir` (0700), one file each, written
-//! atomically.
+//! atomically (not synced: see [`fs`]). DEL and ADD treat a record they cannot read (torn
+//! by a power loss) like a missing one: they remove what the netconf at hand would have
+//! built, found by discovery, and then the record.
 
 pub mod config_data;
 pub mod fs;
@@ -172,6 +174,21 @@ impl Store {
         Ok(Some(rec))
     }
 
+    /// [`Store::load`], but a record that cannot be read is logged and taken as missing
+    /// (the caller then works from its own netconf and removes the file at the end).
+    pub fn load_or_discard(
+        &self,
+        who: &Attachment,
+    ) -> Result<Option<AttachmentRecord>, StoreError> {
+        match self.load(who) {
+            Err(StoreError::Corrupt { path, reason }) => {
+                tracing::warn!("{}: unreadable record ignored: {reason}", path.display());
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
     pub fn save(&self, rec: &AttachmentRecord) -> Result<(), StoreError> {
         let path = self.record_path(&rec.attachment());
         let bytes = serde_json::to_vec_pretty(rec).expect("record serializes");
@@ -180,8 +197,7 @@ impl Store {
 
     pub fn remove(&self, who: &Attachment) -> Result<(), StoreError> {
         let path = self.record_path(who);
-        fs::remove_file(&path).map_err(io_err(&path))?;
-        fs::sync_dir(&self.dir).map_err(io_err(&self.dir))
+        fs::remove_file(&path).map_err(io_err(&path))
     }
 
     /// Every readable record (unreadable ones are logged and skipped).

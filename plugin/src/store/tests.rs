@@ -46,6 +46,25 @@ fn a_record_under_another_name_is_refused() {
     assert!(s.list().unwrap().is_empty());
 }
 
+#[rstest::rstest]
+#[case::empty(b"")]
+#[case::cut_short(b"{\"containerId\": \"c1\", \"ifN")]
+#[case::not_json(b"\x00\x00\x00\x00")]
+fn a_torn_record_is_discarded_not_fatal(#[case] bytes: &[u8]) {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path()).unwrap();
+    let r = record("c1", "net1", 1);
+    std::fs::write(t.path().join("c1-net1.json"), bytes).unwrap();
+    assert!(matches!(
+        s.load(&r.attachment()),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert_eq!(s.load_or_discard(&r.attachment()).unwrap(), None);
+    // A good record is still read as it is.
+    s.save(&r).unwrap();
+    assert_eq!(s.load_or_discard(&r.attachment()).unwrap(), Some(r));
+}
+
 #[test]
 fn lock_excludes_and_times_out() {
     let t = tempfile::tempdir().unwrap();
