@@ -12,7 +12,10 @@
 #                  `ovs-netdev`), so instances that run at the same time need their own
 # Starting a running DIR again only prints the socket. Packages: openvswitch-switch,
 # openvswitch-switch-dpdk (ci/install-deps.sh). Keep DIR short: unix socket paths are
-# limited to 107 bytes. Environment: OVS_DPDK_MEM (MB, default 128).
+# limited to 107 bytes. Environment: OVS_DPDK_MEM (MB, default 128); OVS_PMD_MAXSLEEP
+# (microseconds a PMD thread may sleep when idle, default 10000 so that an idle OVS leaves
+# the CPUs to others; 0 is OVS's own default: PMD threads poll without sleeping, and
+# ovs-vswitchd applies port changes sooner).
 set -euo pipefail
 
 me=start-ovs.sh
@@ -113,7 +116,7 @@ if [ "$db_only" = no ] && ! alive ovs-vswitchd >/dev/null; then
         # --legacy-mem: without it OVS adds --in-memory, which --no-huge refuses.
         vsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
             "other_config:dpdk-extra=\"--no-huge -m ${OVS_DPDK_MEM:-128} --legacy-mem --no-shconf --no-pci\"" \
-            other_config:pmd-maxsleep=10000
+            "other_config:pmd-maxsleep=${OVS_PMD_MAXSLEEP:-10000}"
     else
         vswitchd=$(command -v ovs-vswitchd || echo /usr/lib/openvswitch-switch/ovs-vswitchd)
         [ -x "$vswitchd" ] || die "ovs-vswitchd not found: apt-get install -y openvswitch-switch"

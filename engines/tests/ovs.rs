@@ -226,6 +226,35 @@ fn a_port_that_replaced_ours_is_kept(#[values("mock", "real")] kind: &str) {
     assert_eq!(Ovs::vsctl(&db, &["list-br"]), "");
 }
 
+/// OVS makes a server's socket in its run directory; when the shared directory is on
+/// another filesystem the socket cannot be linked there: ADD says so and undoes itself.
+#[test]
+fn a_shared_dir_on_another_filesystem_is_explained() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::Builder::new()
+        .prefix("ovx")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let other = tempfile::Builder::new()
+        .prefix("ovx")
+        .tempdir_in("/dev/shm")
+        .unwrap();
+    assert_ne!(
+        std::fs::metadata(dir.path()).unwrap().dev(),
+        std::fs::metadata(other.path()).unwrap().dev(),
+        "/tmp and /dev/shm are expected to be different filesystems"
+    );
+    let (_ovs, db) = Ovs::start("mock", &dir.path().join("ovs"));
+    let engine = OvsEngine::new(Duration::from_secs(20));
+    let s = side(&db, other.path(), VhostMode::Server, "br-usr", None);
+    let err = engine.add(&s, &who()).unwrap_err().to_string();
+    assert!(
+        err.contains("another filesystem") && err.contains("client"),
+        "{err}"
+    );
+    assert_eq!(Ovs::vsctl(&db, &["list-br"]), "", "ADD undid itself");
+}
+
 #[rstest]
 fn a_users_bridge_is_kept(#[values("mock", "real")] kind: &str) {
     let dir = tempfile::tempdir().unwrap();

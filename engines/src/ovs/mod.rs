@@ -175,9 +175,24 @@ impl Engine for OvsEngine {
                 std::fs::hard_link(made, socket).or_else(|_| std::fs::rename(made, socket))
             {
                 undo(&mut s);
+                let source = if e.raw_os_error() == Some(libc::EXDEV) {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "OVS made the vhost-user socket {} on another filesystem than {}, \
+                             and a socket cannot be moved across filesystems: put sharedDir \
+                             on the filesystem of OVS's run directory (the default sharedDir \
+                             is there) or use vhost mode \"client\"",
+                            made.display(),
+                            socket.display()
+                        ),
+                    )
+                } else {
+                    e
+                };
                 return Err(Error::Io {
                     step: Step::SocketFile,
-                    source: e,
+                    source,
                 });
             }
         }
