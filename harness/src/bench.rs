@@ -113,7 +113,7 @@ struct Bed {
 }
 
 impl Bed {
-    fn new() -> Result<Bed> {
+    fn new(plugin: &Path) -> Result<Bed> {
         let root = tempfile::Builder::new().prefix("usrsp-bench").tempdir()?;
         let dirs = DemoDirs::under(root.path());
         std::fs::create_dir_all(dirs.api_socket.parent().expect("dir"))?;
@@ -121,7 +121,7 @@ impl Bed {
         let netns = root.path().join("netns");
         std::fs::write(&netns, b"")?;
         Ok(Bed {
-            plugin: bins::binary("userspace-cni", "userspace")?,
+            plugin: plugin.to_path_buf(),
             netns: netns.display().to_string(),
             cni_path: bins::cni_path(&[]),
             _root: root,
@@ -167,6 +167,9 @@ pub fn run(quick: bool) -> Result<BenchReport> {
     let mut rows = Vec::new();
     let mut notes = Vec::new();
     let has_host_local = Path::new("/usr/lib/cni/host-local").exists();
+    // The plugin as it is installed: statically linked.
+    let plugin = crate::images::static_binaries()?.join("userspace");
+    notes.push(format!("plugin: {}", plugin.display()));
 
     for ipam in [false, true] {
         if ipam && !has_host_local {
@@ -175,7 +178,7 @@ pub fn run(quick: bool) -> Result<BenchReport> {
             );
             continue;
         }
-        let bed = Bed::new()?;
+        let bed = Bed::new(&plugin)?;
         let label = if ipam { "host-local" } else { "no IPAM" };
         let conf = bed.conf(ipam, 4);
         bed.pairs("w", 5, &conf)?; // warm caches
@@ -183,9 +186,23 @@ pub fn run(quick: bool) -> Result<BenchReport> {
         rows.push(row(&format!("mock-vpp ADD, {label}"), &adds));
         rows.push(row(&format!("mock-vpp DEL, {label}"), &dels));
     }
+    // What static linking saves: the same with the default (dynamically linked) build.
+    let dynamic = Bed::new(&bins::binary("userspace-cni", "userspace")?)?;
+    let conf = dynamic.conf(false, 4);
+    dynamic.pairs("w", 5, &conf)?;
+    let (adds, dels) = dynamic.pairs("d", n, &conf)?;
+    rows.push(row(
+        "mock-vpp ADD, no IPAM, dynamically linked build",
+        &adds,
+    ));
+    rows.push(row(
+        "mock-vpp DEL, no IPAM, dynamically linked build",
+        &dels,
+    ));
+    drop(dynamic);
 
     for (many_bridges, shape) in [(false, "one bridge"), (true, "one bridge each")] {
-        let bed = Bed::new()?;
+        let bed = Bed::new(&plugin)?;
         let mut base = 0;
         for &existing in scale {
             while base < existing {
@@ -208,9 +225,9 @@ pub fn run(quick: bool) -> Result<BenchReport> {
         }
     }
 
-    ovs_rows(n.min(100), &mut rows, &mut notes);
+    ovs_rows(&plugin, n.min(100), &mut rows, &mut notes);
 
-    let bed = Bed::new()?;
+    let bed = Bed::new(&plugin)?;
     let parallel = if quick { 8 } else { 32 };
     let conf = std::sync::Arc::new(bed.conf(false, 4));
     let bed = std::sync::Arc::new(bed);
@@ -239,7 +256,7 @@ pub fn run(quick: bool) -> Result<BenchReport> {
 
 /// The ovs-dpdk engine on mock-ovsdb, and on a real OVS-DPDK side by side with the
 /// original plugin's `ovs-vsctl` sequence (interleaved, same server, same run).
-fn ovs_rows(n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String>) {
+fn ovs_rows(plugin: &Path, n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String>) {
     use crate::ovs::OvsServer;
     let run = |ovs: &OvsServer,
                tag: &str,
@@ -258,7 +275,6 @@ fn ovs_rows(n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String>) {
             "sharedDir": root.path().join("s"), "dataDir": root.path().join("d"), "timeoutMs": 20000
         }))
         .expect("json");
-        let plugin = bins::binary("userspace-cni", "userspace")?;
         let cni_path = bins::cni_path(&[]);
         // Keep the bridge for the whole run, as on a node with pods.
         ovs.vsctl(&[
@@ -281,7 +297,7 @@ fn ovs_rows(n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String>) {
             let id = format!("o{short}{i:07x}abcd");
             let netns = netns.display().to_string();
             let call = |command: &str| -> Result<Sample> {
-                let (out, sample, ok) = exec(&plugin, command, &id, &netns, &cni_path, &conf)?;
+                let (out, sample, ok) = exec(plugin, command, &id, &netns, &cni_path, &conf)?;
                 if ok {
                     Ok(sample)
                 } else {

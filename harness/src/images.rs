@@ -23,7 +23,17 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Builds the pod binaries statically linked (glibc, `crt-static`) into
+/// The binaries built statically: the pod's, and the plugin itself, which is how it is
+/// installed on a node (no dependence on the node's libc, and a faster exec: no dynamic
+/// loader).
+pub const STATIC_BINARIES: &[(&str, &str)] = &[
+    ("mock-vpp", "mock-vpp"),
+    ("mock-vpp", "vppctl"),
+    ("userspace-cni", "usrsp-app"),
+    ("userspace-cni", "userspace"),
+];
+
+/// Builds [`STATIC_BINARIES`] statically linked (glibc, `crt-static`) into
 /// `target/static/`, and returns their directory.
 pub fn static_binaries() -> Result<PathBuf> {
     let root = workspace();
@@ -34,7 +44,7 @@ pub fn static_binaries() -> Result<PathBuf> {
         .args(["build", "--release", "--target", TARGET])
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("RUSTFLAGS", "-C target-feature=+crt-static");
-    for (package, bin) in POD_BINARIES {
+    for (package, bin) in STATIC_BINARIES {
         cmd.args(["-p", package, "--bin", bin]);
     }
     let status = cmd
