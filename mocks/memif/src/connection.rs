@@ -196,6 +196,11 @@ impl Connection {
         self.rx.get(queue).map(|q| q.interrupt_fd())
     }
 
+    /// The control socket.
+    pub(crate) fn control_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+
     /// The fds worth polling: the control socket, plus the receive eventfds in interrupt mode.
     pub(crate) fn poll_fds(&self, out: &mut Vec<RawFd>) {
         out.push(self.sock.as_raw_fd());

@@ -24,6 +24,8 @@ pub struct Master {
     config: MasterConfig,
     state: State,
     last_reason: Option<String>,
+    /// Bumped on every change of peer; see [`Master::generation`].
+    generation: u64,
 }
 
 #[derive(Debug)]
@@ -63,6 +65,28 @@ impl Master {
             config,
             state: State::Idle,
             last_reason: None,
+            generation: 0,
+        }
+    }
+
+    fn set_state(&mut self, state: State) {
+        self.state = state;
+        self.generation += 1;
+    }
+
+    /// Changes whenever a peer attaches, connects or leaves, that is whenever
+    /// [`Master::control_fd`] and the connection's interrupt eventfds may have become other
+    /// descriptors. An event loop that registers them once (epoll) re-registers on a change.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The control socket of the attached peer (handshaking or connected).
+    pub fn control_fd(&self) -> Option<RawFd> {
+        match &self.state {
+            State::Idle => None,
+            State::Handshake(s) => Some(s.sock.as_raw_fd()),
+            State::Connected(c) => Some(c.control_fd()),
         }
     }
 
@@ -140,6 +164,7 @@ impl Master {
             State::Handshake(setup) => send_disconnect(&setup.sock, reason),
             State::Connected(conn) => conn.say_goodbye(reason),
         }
+        self.generation += 1;
         tracing::info!(id = self.config.id, reason, "memif master disconnected");
         self.last_reason = Some(reason.to_owned());
         true
@@ -174,7 +199,7 @@ impl Master {
             return Err((sock, e.into_reason()));
         }
         tracing::debug!(id = self.config.id, peer = %init.name, "memif slave attached");
-        self.state = State::Handshake(Box::new(Setup {
+        self.set_state(State::Handshake(Box::new(Setup {
             sock,
             peer: PeerInfo {
                 app_name: init.name,
@@ -183,7 +208,7 @@ impl Master {
             regions: Vec::new(),
             s2m: Vec::new(),
             m2s: Vec::new(),
-        }));
+        })));
         Ok(())
     }
 
@@ -218,7 +243,7 @@ impl Master {
                 match result {
                     Ok(conn) => {
                         tracing::info!(id = self.config.id, peer = ?conn.peer(), "memif master connected");
-                        self.state = State::Connected(conn);
+                        self.set_state(State::Connected(conn));
                         events.push(Event::Connected { id: self.config.id });
                     }
                     Err((sock, reason)) => {
@@ -293,7 +318,7 @@ impl Master {
 
     fn ended(&mut self, reason: String) -> Event {
         tracing::info!(id = self.config.id, %reason, "memif master connection ended");
-        self.state = State::Idle;
+        self.set_state(State::Idle);
         self.last_reason = Some(reason.clone());
         Event::Disconnected {
             id: self.config.id,

@@ -25,6 +25,8 @@ pub struct MasterSocket {
     hello: Hello,
     /// Accepted connections that were sent HELLO and have not yet named an interface.
     pending: Vec<ControlSocket>,
+    /// Bumped whenever `pending` changes; see [`MasterSocket::pending_generation`].
+    pending_generation: u64,
     interfaces: BTreeMap<u32, Master>,
 }
 
@@ -43,6 +45,7 @@ impl MasterSocket {
                 max_log2_ring_size: MAX_LOG2_RING_SIZE,
             },
             pending: Vec::new(),
+            pending_generation: 0,
             interfaces: BTreeMap::new(),
         })
     }
@@ -95,19 +98,68 @@ impl MasterSocket {
         fds
     }
 
+    /// The listening socket: readable when a peer connects.
+    pub fn listener_fd(&self) -> RawFd {
+        self.listener.as_raw_fd()
+    }
+
+    /// Accepted connections that have not sent INIT yet: readable when they do (or leave).
+    pub fn pending_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        self.pending.iter().map(AsRawFd::as_raw_fd)
+    }
+
+    /// Changes whenever a connection is accepted or leaves the pending list (it sent INIT
+    /// or went away), so that an event loop registering [`Self::pending_fds`] once knows
+    /// when to re-register them.
+    pub fn pending_generation(&self) -> u64 {
+        self.pending_generation
+    }
+
     /// Does all control-plane work that is ready, without blocking.
     pub fn process(&mut self) -> Vec<Event> {
+        let (mut events, _) = self.process_listener();
+        for m in self.interfaces.values_mut() {
+            m.process_control(&mut events);
+        }
+        events
+    }
+
+    /// Accepts new connections and reads the INITs that arrived, leaving interfaces that
+    /// already have a peer alone. Returns the events and the ids of the interfaces that
+    /// took a new peer (their [`Master::control_fd`] changed).
+    pub fn process_listener(&mut self) -> (Vec<Event>, Vec<u32>) {
         let mut events = Vec::new();
+        let mut attached = Vec::new();
         self.accept_all();
         let pending = std::mem::take(&mut self.pending);
+        let waiting = pending.len();
         for sock in pending {
             match sock.recv() {
                 Ok(None) => self.pending.push(sock),
-                Ok(Some(r)) => events.extend(self.dispatch_init(sock, r)),
+                Ok(Some(r)) => {
+                    let id = match &r.msg {
+                        Message::Init(init) => Some(init.id),
+                        _ => None,
+                    };
+                    match self.dispatch_init(sock, r) {
+                        Some(e) => events.push(e),
+                        None => attached.extend(id),
+                    }
+                }
                 Err(e) => tracing::debug!(error = %e, "memif peer left before INIT"),
             }
         }
-        for m in self.interfaces.values_mut() {
+        if self.pending.len() != waiting {
+            self.pending_generation += 1;
+        }
+        (events, attached)
+    }
+
+    /// Does the control work of one interface (handshake, DISCONNECT, EOF), without
+    /// blocking; nothing when there is no such interface.
+    pub fn process_interface(&mut self, id: u32) -> Vec<Event> {
+        let mut events = Vec::new();
+        if let Some(m) = self.interfaces.get_mut(&id) {
             m.process_control(&mut events);
         }
         events
@@ -124,7 +176,10 @@ impl MasterSocket {
         loop {
             match self.listener.accept() {
                 Ok(Some(sock)) => match sock.send(&Message::Hello(self.hello.clone()), None) {
-                    Ok(()) => self.pending.push(sock),
+                    Ok(()) => {
+                        self.pending.push(sock);
+                        self.pending_generation += 1;
+                    }
                     Err(e) => tracing::debug!(error = %e, "could not send HELLO"),
                 },
                 Ok(None) => return,

@@ -28,6 +28,8 @@ pub struct Slave {
     config: SlaveConfig,
     state: State,
     last_reason: Option<String>,
+    /// Bumped on every change of state; see [`Slave::generation`].
+    generation: u64,
 }
 
 #[derive(Debug)]
@@ -46,7 +48,30 @@ impl Slave {
             config,
             state: State::Idle,
             last_reason: None,
+            generation: 0,
         })
+    }
+
+    fn set_state(&mut self, state: State) {
+        self.state = state;
+        self.generation += 1;
+    }
+
+    /// Changes whenever the slave starts connecting, connects or disconnects, that is
+    /// whenever [`Slave::control_fd`] and the connection's interrupt eventfds may have become
+    /// other descriptors. An event loop that registers them once (epoll) re-registers on a
+    /// change.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The control socket while connecting or connected.
+    pub fn control_fd(&self) -> Option<RawFd> {
+        match &self.state {
+            State::Idle => None,
+            State::Handshake(s) => Some(s.sock.as_raw_fd()),
+            State::Connected(c) => Some(c.control_fd()),
+        }
     }
 
     /// The master's socket.
@@ -77,13 +102,13 @@ impl Slave {
         }
         let sock = ControlSocket::connect(&self.addr)?;
         tracing::debug!(socket = %self.addr, id = self.config.id, "memif slave connecting");
-        self.state = State::Handshake(Box::new(Setup {
+        self.set_state(State::Handshake(Box::new(Setup {
             sock,
             peer: PeerInfo::default(),
             memory: None,
             outgoing: VecDeque::new(),
             connect_sent: false,
-        }));
+        })));
         Ok(())
     }
 
@@ -176,7 +201,7 @@ impl Slave {
                     Ok(true) => match self.finish(*setup) {
                         Ok(conn) => {
                             tracing::info!(id = self.config.id, peer = ?conn.peer(), "memif slave connected");
-                            self.state = State::Connected(conn);
+                            self.set_state(State::Connected(conn));
                             events.push(Event::Connected { id: self.config.id });
                         }
                         Err((sock, reason)) => events.push(self.fail(&sock, reason)),
@@ -306,7 +331,7 @@ impl Slave {
 
     fn ended(&mut self, reason: String) -> Event {
         tracing::info!(id = self.config.id, %reason, "memif slave connection ended");
-        self.state = State::Idle;
+        self.set_state(State::Idle);
         self.last_reason = Some(reason.clone());
         Event::Disconnected {
             id: self.config.id,
@@ -368,6 +393,7 @@ impl Slave {
             State::Handshake(setup) => send_disconnect(&setup.sock, reason),
             State::Connected(conn) => conn.say_goodbye(reason),
         }
+        self.generation += 1;
         self.last_reason = Some(reason.to_owned());
         true
     }

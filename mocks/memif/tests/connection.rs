@@ -339,3 +339,86 @@ fn abstract_socket_names_work_end_to_end() {
     slave.send(&frame(1500, 9)).unwrap();
     assert_eq!(recv_wait(&mut slave), frame(1500, 9));
 }
+
+/// What an event loop that watches each descriptor once sees: only the descriptors a
+/// generation announces, and each interface handled on its own.
+#[test]
+fn listener_and_interfaces_are_driven_one_descriptor_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = socket_in(&dir);
+    let mut sock = MasterSocket::bind(&addr, "test").unwrap();
+    for id in [1, 2] {
+        sock.add_interface(MasterConfig::new(id, format!("memif0/{id}")))
+            .unwrap();
+    }
+    let idle = sock.interface(1).unwrap().generation();
+    assert_eq!(sock.interface(1).unwrap().control_fd(), None);
+    assert_eq!(sock.pending_fds().count(), 0);
+    let listener = sock.listener_fd();
+
+    let mut slave = Slave::new(addr, SlaveConfig::new(2, "s")).unwrap();
+    let g = slave.generation();
+    slave.start().unwrap();
+    assert_ne!(
+        slave.generation(),
+        g,
+        "connecting: a control socket to watch"
+    );
+    assert!(slave.control_fd().is_some());
+    assert!(readable(listener));
+    let before = sock.pending_generation();
+    let (events, attached) = sock.process_listener();
+    assert!(events.is_empty() && attached.is_empty());
+    assert_ne!(
+        sock.pending_generation(),
+        before,
+        "accepted, waiting for INIT"
+    );
+    let pending: Vec<i32> = sock.pending_fds().collect();
+    assert_eq!(pending.len(), 1);
+
+    // The slave answers HELLO with INIT (and more, lock-step); INIT names interface 2.
+    slave.process();
+    assert!(readable(pending[0]));
+    let before = sock.pending_generation();
+    let (events, attached) = sock.process_listener();
+    assert!(events.is_empty());
+    assert_eq!(attached, vec![2]);
+    assert_ne!(sock.pending_generation(), before);
+    assert_eq!(sock.pending_fds().count(), 0);
+    let m2 = sock.interface(2).unwrap();
+    let control = m2.control_fd().expect("handshaking");
+    let handshaking = m2.generation();
+    assert_eq!(sock.interface(1).unwrap().generation(), idle, "untouched");
+
+    let mut events = Vec::new();
+    while !slave.is_connected() {
+        slave.process();
+        if !slave.is_connected() {
+            assert!(readable(control), "the slave's next message waits");
+        }
+        events.extend(sock.process_interface(2));
+    }
+    assert_eq!(events, vec![Event::Connected { id: 2 }]);
+    let m2 = sock.interface(2).unwrap();
+    assert_ne!(m2.generation(), handshaking, "connected");
+    assert!(m2.connection().is_some());
+    assert!(sock.process_interface(1).is_empty());
+    assert!(sock.process_interface(9).is_empty(), "no such interface");
+
+    let connected = sock.interface(2).unwrap().generation();
+    slave.disconnect("bye");
+    let fd = sock.interface(2).unwrap().control_fd().unwrap();
+    assert!(readable(fd));
+    assert_eq!(
+        sock.process_interface(2),
+        vec![Event::Disconnected {
+            id: 2,
+            reason: "bye".into()
+        }]
+    );
+    let m2 = sock.interface(2).unwrap();
+    assert_ne!(m2.generation(), connected);
+    assert_eq!(m2.control_fd(), None);
+    assert_eq!(slave.control_fd(), None);
+}

@@ -108,3 +108,36 @@ fn a_slave_connects_only_while_admin_up() {
     host.wait_link(master, false);
     assert!(host.cli("show memif").contains("remote-name \"\""));
 }
+
+/// Sockets and interfaces come and go in any order; slots and sw_if_indexes are reused,
+/// and the one pair that talks still finds its peer among many idle masters.
+#[test]
+fn many_masters_come_and_go_and_one_still_connects() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Vpp::start(dir.path(), "host");
+    let pod = Vpp::start(dir.path(), "pod");
+    let path = |n: usize| dir.path().join(format!("m{n}.sock"));
+    let mut masters: Vec<u32> = (0..60)
+        .map(|n| host.memif(&path(n), MemifRole::MASTER))
+        .collect();
+    for n in (0..60).step_by(2) {
+        host.memif_delete(masters[n]);
+        assert!(!path(n).exists());
+    }
+    for n in (0..60).step_by(4) {
+        masters[n] = host.memif(&path(n), MemifRole::MASTER);
+    }
+    for n in 0..60 {
+        assert_eq!(is_socket(&path(n)), n % 2 == 1 || n % 4 == 0, "{n}");
+    }
+    let slave = pod.memif(&path(41), MemifRole::SLAVE);
+    pod.wait_link(slave, true);
+    host.wait_link(masters[41], true);
+    let other = pod.memif(&path(8), MemifRole::SLAVE);
+    pod.wait_link(other, true);
+    host.wait_link(masters[8], true);
+    assert!(!host.link_up(masters[9]));
+    host.memif_delete(masters[41]);
+    pod.wait_link(slave, false);
+    assert!(host.link_up(masters[8]));
+}

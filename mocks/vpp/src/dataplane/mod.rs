@@ -3,6 +3,7 @@
 //! model lock, and what comes out is sent on. The API side tells the thread about
 //! interfaces through a command queue and a wake-up eventfd.
 
+mod epoll;
 mod forward;
 pub mod frame;
 mod ping;
@@ -106,11 +107,10 @@ impl DataPlane {
             wake: wake.clone(),
             pings: Arc::new(Pings::default()),
         };
-        let model = Arc::downgrade(vpp);
-        let pings = dp.pings.clone();
+        let worker = worker::Worker::new(Arc::downgrade(vpp), rx, wake, dp.pings.clone())?;
         std::thread::Builder::new()
             .name("dataplane".into())
-            .spawn(move || worker::Worker::new(model, rx, wake, pings).run())?;
+            .spawn(move || worker.run())?;
         Ok(dp)
     }
 

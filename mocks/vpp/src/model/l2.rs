@@ -109,9 +109,14 @@ impl BridgeDomain {
 impl Vpp {
     /// The lowest bd_index no bridge holds (0 belongs to bridge domain 0).
     fn free_bd_index(&self) -> u32 {
-        (1..)
-            .find(|i| self.bridges.values().all(|b| b.index != *i))
-            .expect("an index")
+        // n bridges leave at least one of 1..=n+1 free; one pass, not one per candidate.
+        let mut used = vec![false; self.bridges.len() + 2];
+        for b in self.bridges.values() {
+            if let Some(u) = used.get_mut(b.index as usize) {
+                *u = true;
+            }
+        }
+        (1..used.len()).find(|i| !used[*i]).expect("an index") as u32
     }
 
     /// `bridge_domain_add_del_v2` with bd_id ~0 on add: VPP's pick, `None` if it finds none.
