@@ -420,15 +420,17 @@ pub fn print(report: &BenchReport) {
             r.case, r.n, r.p50_ms, r.p99_ms, r.max_rss_kib
         );
     }
-    let base = report
-        .rows
-        .iter()
-        .find(|r| r.case.starts_with("ADD, 0 attachments"));
+    // Each scale row against the empty host of the same shape ("(one bridge)", ...).
+    let shape = |case: &str| case.rsplit_once('(').map(|(_, s)| s.to_string());
     for r in report
         .rows
         .iter()
         .filter(|r| r.case.starts_with("ADD, ") && !r.case.starts_with("ADD, 0 "))
     {
+        let base = report
+            .rows
+            .iter()
+            .find(|b| b.case.starts_with("ADD, 0 attachments") && shape(&b.case) == shape(&r.case));
         if let Some(b) = base {
             println!(
                 "  ratio {:<52} {:.2}x the empty host",
