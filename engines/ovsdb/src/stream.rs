@@ -178,6 +178,22 @@ mod tests {
         })
     }
 
+    /// Pushes `bytes` into a fresh stream in pieces ending at `cuts` (sorted, the last
+    /// one the end), taking every value out after each piece.
+    fn feed(bytes: &[u8], cuts: Vec<usize>) -> (Vec<Value>, JsonStream) {
+        let mut s = JsonStream::new();
+        let mut out = Vec::new();
+        let mut at = 0;
+        for c in cuts {
+            s.push(&bytes[at..c]);
+            at = c;
+            while let Some(v) = s.next_value().unwrap() {
+                out.push(v);
+            }
+        }
+        (out, s)
+    }
+
     proptest! {
         /// Arbitrary messages, separated by nothing or by whitespace, cut anywhere.
         #[test]
@@ -194,16 +210,7 @@ mod tests {
             let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
             cuts.push(bytes.len());
             cuts.sort();
-            let mut s = JsonStream::new();
-            let mut out = Vec::new();
-            let mut at = 0;
-            for c in cuts {
-                s.push(&bytes[at..c]);
-                at = c;
-                while let Some(v) = s.next_value().unwrap() {
-                    out.push(v);
-                }
-            }
+            let (out, _) = feed(&bytes, cuts);
             prop_assert_eq!(out, values);
         }
 
@@ -217,16 +224,7 @@ mod tests {
             let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
             cuts.push(bytes.len());
             cuts.sort();
-            let mut s = JsonStream::new();
-            let mut out = Vec::new();
-            let mut at = 0;
-            for c in cuts {
-                s.push(&bytes[at..c]);
-                at = c;
-                while let Some(v) = s.next_value().unwrap() {
-                    out.push(v);
-                }
-            }
+            let (out, s) = feed(&bytes, cuts);
             prop_assert_eq!(out, values);
             prop_assert_eq!(s.pending(), 0);
         }
