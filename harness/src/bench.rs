@@ -319,6 +319,29 @@ fn ovs_rows(plugin: &Path, n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String
         }
         rows.push(row(&format!("{tag} ADD, no IPAM"), &adds));
         rows.push(row(&format!("{tag} DEL, no IPAM"), &dels));
+        if Path::new("/usr/lib/cni/host-local").exists() {
+            let mut with_ipam: Value = serde_json::from_slice(&conf).expect("json");
+            with_ipam["ipam"] = json!({
+                "type": "host-local", "subnet": "10.128.0.0/14",
+                "dataDir": root.path().join("ipam"),
+            });
+            let with_ipam = serde_json::to_vec(&with_ipam).expect("json");
+            let netns = netns.display().to_string();
+            let (mut adds, mut dels) = (Vec::new(), Vec::new());
+            for i in 0..n {
+                let id = format!("h{i:011x}abcd");
+                for (command, into) in [("ADD", &mut adds), ("DEL", &mut dels)] {
+                    let (out, sample, ok) =
+                        exec(plugin, command, &id, &netns, &cni_path, &with_ipam)?;
+                    if !ok {
+                        return Err(Error::Check(format!("{command}: {out}")));
+                    }
+                    into.push(sample);
+                }
+            }
+            rows.push(row(&format!("{tag} ADD, host-local"), &adds));
+            rows.push(row(&format!("{tag} DEL, host-local"), &dels));
+        }
         if compare {
             let (a, b) = (
                 row(&format!("{tag} ADD+DEL, userspace-cni"), &ours),
