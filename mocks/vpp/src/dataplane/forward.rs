@@ -87,7 +87,6 @@ fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>) -> Out {
         return Vec::new();
     };
     let (learn, flood, uu_flood, mac_age) = (b.learn, b.flood, b.uu_flood, b.mac_age);
-    let members = b.members.clone();
     let now = Instant::now();
     if learn && !frame::is_group(&src) {
         vpp.l2fib.insert((bd, src), (sw, now));
@@ -106,24 +105,37 @@ fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>) -> Out {
         Some(port) => vec![port],
         None if frame::is_group(&dst) && !flood => Vec::new(),
         None if !frame::is_group(&dst) && !uu_flood => Vec::new(),
-        None => members.into_iter().filter(|m| *m != sw).collect(),
+        None => vpp.bridges[&bd]
+            .members
+            .iter()
+            .copied()
+            .filter(|m| *m != sw)
+            .collect(),
     };
-    ports
-        .into_iter()
-        .filter_map(|port| {
-            let i = vpp.interfaces.get(&port)?;
-            // Split horizon: members of one non-zero group do not talk to each other.
-            if shg != 0 && i.bridge.map_or(0, |(_, g)| g) == shg {
-                return None;
+    let mut out = Vec::with_capacity(ports.len());
+    let mut f = Some(f);
+    let last = ports.len().saturating_sub(1);
+    for (n, port) in ports.into_iter().enumerate() {
+        let Some(i) = vpp.interfaces.get(&port) else {
+            continue;
+        };
+        // Split horizon: members of one non-zero group do not talk to each other.
+        if shg != 0 && i.bridge.map_or(0, |(_, g)| g) == shg {
+            continue;
+        }
+        let frame = f.as_ref().expect("kept until the last port");
+        if i.vtr.op == VTR_PUSH_1 {
+            // Egress of an access port: only its own VLAN, untagged.
+            if frame::vlan(frame) == Some(i.vtr.tag1 as u16) {
+                out.push((port, frame::pop_vlan(frame)));
             }
-            if i.vtr.op == VTR_PUSH_1 {
-                // Egress of an access port: only its own VLAN, untagged.
-                (frame::vlan(&f) == Some(i.vtr.tag1 as u16)).then(|| (port, frame::pop_vlan(&f)))
-            } else {
-                Some((port, f.clone()))
-            }
-        })
-        .collect()
+        } else if n == last {
+            out.push((port, f.take().expect("present")));
+        } else {
+            out.push((port, frame.clone()));
+        }
+    }
+    out
 }
 
 fn own_v4(vpp: &Vpp, sw: u32) -> Vec<Ipv4Addr> {
