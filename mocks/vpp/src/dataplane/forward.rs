@@ -14,7 +14,13 @@ pub type Out = Vec<(u32, Vec<u8>)>;
 
 const VTR_PUSH_1: u32 = 1;
 
+#[cfg(test)]
 pub fn input(vpp: &mut Vpp, sw: u32, f: Vec<u8>, pings: &Pings) -> Out {
+    input_at(vpp, sw, f, pings, Instant::now())
+}
+
+/// [`input`] with the time of arrival, read once for a whole batch of frames.
+pub fn input_at(vpp: &mut Vpp, sw: u32, f: Vec<u8>, pings: &Pings, now: Instant) -> Out {
     let Some(i) = vpp.interfaces.get_mut(&sw) else {
         return Vec::new();
     };
@@ -25,7 +31,7 @@ pub fn input(vpp: &mut Vpp, sw: u32, f: Vec<u8>, pings: &Pings) -> Out {
     i.counters.rx_packets += 1;
     i.counters.rx_bytes += f.len() as u64;
     let out = match i.bridge {
-        Some((bd, _)) => bridge(vpp, sw, bd, f),
+        Some((bd, _)) => bridge(vpp, sw, bd, f, now),
         None => endpoint(vpp, sw, &f, pings),
     };
     transmit(vpp, out)
@@ -65,7 +71,7 @@ pub fn age(vpp: &mut Vpp, now: Instant) {
     });
 }
 
-fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>) -> Out {
+fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>, now: Instant) -> Out {
     let (vtr, shg) = {
         let i = &vpp.interfaces[&sw];
         (i.vtr, i.bridge.map_or(0, |(_, shg)| shg))
@@ -87,7 +93,6 @@ fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>) -> Out {
         return Vec::new();
     };
     let (learn, flood, uu_flood, mac_age) = (b.learn, b.flood, b.uu_flood, b.mac_age);
-    let now = Instant::now();
     if learn && !frame::is_group(&src) {
         vpp.l2fib.insert((bd, src), (sw, now));
     }

@@ -218,8 +218,9 @@ impl Worker {
                     link(&mut vpp, sw, peer);
                 }
                 let mut out = forward::transmit(&mut vpp, outgoing);
+                let now = Instant::now();
                 for (sw, f) in received {
-                    out.extend(forward::input(&mut vpp, sw, f, &self.pings));
+                    out.extend(forward::input_at(&mut vpp, sw, f, &self.pings, now));
                 }
                 drop(vpp);
                 for (sw, f) in out {
