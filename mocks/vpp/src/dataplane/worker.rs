@@ -207,6 +207,11 @@ impl Worker {
             self.retry_slaves();
             let mut received = Vec::new();
             self.receive(&mut received);
+            if received.is_empty() && !self.hot.is_empty() {
+                // Polling with nothing to do: let other threads on this CPU (a peer on the
+                // same machine, say) run first.
+                std::thread::yield_now();
+            }
             let age = self.last_age_scan.elapsed() >= AGE_SCAN;
             if age || !links.is_empty() || !received.is_empty() || !outgoing.is_empty() {
                 let mut vpp = self.lock(&model, &mut outgoing);
