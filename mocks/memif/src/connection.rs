@@ -185,6 +185,25 @@ impl Connection {
         }
     }
 
+    /// Asks the peer not to signal (`true`) or to signal again (`false`) after filling this
+    /// end's receive rings, without changing [`Connection::rx_mode`]: for a receiver that
+    /// polls while traffic flows and sleeps on the eventfds when it stops. After unmasking,
+    /// look at the rings once more: a frame published just before may not have been signalled.
+    pub fn mask_rx_interrupts(&self, masked: bool) {
+        for q in &self.rx {
+            q.mask_interrupts(masked);
+        }
+    }
+
+    /// Whether receive queue `queue` holds published slots not yet taken (no system call).
+    pub fn rx_pending(&self, queue: usize) -> bool {
+        self.broken.is_none()
+            && self.rx.get(queue).is_some_and(|q| match self.role {
+                Role::Master => q.master_pending(),
+                Role::Slave => q.slave_pending(),
+            })
+    }
+
     /// The current receive mode.
     pub fn rx_mode(&self) -> RxMode {
         self.rx_mode

@@ -108,6 +108,16 @@ impl Queue {
         }
     }
 
+    /// Master on S2M: whether the slave published slots not taken yet.
+    pub(crate) fn master_pending(&self) -> bool {
+        self.ring.head().load(Ordering::Acquire) != self.ring.tail().load(Ordering::Relaxed)
+    }
+
+    /// Slave on M2S: whether the master filled slots not taken yet.
+    pub(crate) fn slave_pending(&self) -> bool {
+        self.ring.tail().load(Ordering::Acquire) != self.last
+    }
+
     /// As the producer: signal the consumer unless it masked interrupts.
     fn kick(&self) -> Result<()> {
         if self.ring.flags().load(Ordering::Acquire) & RING_FLAG_MASK_INT == 0 {
@@ -235,6 +245,31 @@ impl Queue {
         let head = self.ring.head().load(Ordering::Acquire);
         let tail = self.ring.tail().load(Ordering::Relaxed);
         let offered = self.distance(tail, head)?;
+        // The common case: the frame fits the first offered buffer.
+        if offered > 0 {
+            let d = self.ring.desc(tail);
+            if frame.len() <= d.length as usize {
+                if let Err(e) = self.check_desc(&d) {
+                    self.stats.errors += 1;
+                    return Err(e);
+                }
+                self.ring.regions()[d.region as usize].write(d.offset as u64, frame)?;
+                self.ring.set_desc(
+                    tail,
+                    Descriptor {
+                        flags: 0,
+                        length: frame.len() as u32,
+                        metadata: 0,
+                        ..d
+                    },
+                );
+                self.ring
+                    .tail()
+                    .store(tail.wrapping_add(1), Ordering::Release);
+                self.count(frame.len());
+                return self.kick();
+            }
+        }
         // Plan first: a frame that does not fit must leave the offered slots untouched.
         let mut plan: Vec<(Descriptor, usize)> = Vec::new();
         let mut remaining = frame.len();

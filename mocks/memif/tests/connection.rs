@@ -422,3 +422,45 @@ fn listener_and_interfaces_are_driven_one_descriptor_at_a_time() {
     assert_eq!(m2.control_fd(), None);
     assert_eq!(slave.control_fd(), None);
 }
+
+/// A receiver that polls while traffic flows: masked interrupts stop the peer's signals
+/// but not the frames, `rx_pending` sees them without a system call, and unmasking brings
+/// the signals back; the receive mode itself stays as configured.
+#[test]
+fn masking_interrupts_for_a_while_keeps_the_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = socket_in(&dir);
+    let mut sock = MasterSocket::bind(&addr, "test").unwrap();
+    sock.add_interface(MasterConfig::new(0, "m")).unwrap();
+    let mut slave = Slave::new(addr, SlaveConfig::new(0, "s")).unwrap();
+    slave.start().unwrap();
+    drive(&mut sock, &mut slave);
+    let conn = sock.interface_mut(0).unwrap().connection_mut().unwrap();
+    let fd = conn.rx_interrupt_fd(0).unwrap().as_raw_fd();
+    assert!(!conn.rx_pending(0));
+    conn.mask_rx_interrupts(true);
+    assert_eq!(conn.rx_mode(), RxMode::Interrupt);
+    for seed in 0..3 {
+        slave.send(&frame(64, seed)).unwrap();
+    }
+    let conn = sock.interface_mut(0).unwrap().connection_mut().unwrap();
+    assert!(!readable(fd), "masked: no signal");
+    assert!(conn.rx_pending(0));
+    for seed in 0..3 {
+        assert_eq!(conn.recv(0).unwrap(), Some(frame(64, seed)));
+    }
+    assert!(!conn.rx_pending(0));
+    conn.mask_rx_interrupts(false);
+    slave.send(&frame(64, 9)).unwrap();
+    assert!(readable(fd), "unmasked: signalled again");
+    let conn = sock.interface_mut(0).unwrap().connection_mut().unwrap();
+    assert!(conn.rx_pending(0));
+    assert_eq!(conn.recv(0).unwrap(), Some(frame(64, 9)));
+    assert_eq!(conn.recv(0).unwrap(), None);
+    assert!(!readable(fd), "the empty ring reset the eventfd");
+    // The slave side too.
+    let master = sock.interface_mut(0).unwrap();
+    master.send(&frame(70, 1)).unwrap();
+    let sconn = slave.connection().unwrap();
+    assert!(sconn.rx_pending(0));
+}

@@ -1,6 +1,8 @@
 //! Frames per second through mock-vpp's L2 bridge between two memif interfaces, next to
-//! DPDK testpmd forwarding over memif on the same machine in the same run, and ping
-//! round-trip times through the bridge.
+//! DPDK testpmd `io` forwarding between two memif ports, with the same testpmd endpoints
+//! on both (see `bridge/through.rs`); then mock-vpp with this bench's own memif endpoints,
+//! testpmd txonly -> rxonly directly, and ping round-trip times through the bridge.
+//! `BRIDGE_BENCH=through` runs only the like-for-like rows.
 //!
 //! `cargo bench -p mock-vpp --bench bridge` prints a table; with `BENCH_JSON=FILE` the
 //! figures are also written to FILE as JSON. Takes about 35 seconds.
@@ -18,6 +20,8 @@ mod cpu;
 mod mock;
 #[path = "bridge/testpmd.rs"]
 mod testpmd;
+#[path = "bridge/through.rs"]
+mod through;
 
 use std::time::Duration;
 
@@ -204,6 +208,72 @@ impl Rtt {
     }
 }
 
+/// testpmd txonly -> forwarder -> testpmd rxonly, for both forwarders and both sizes:
+/// printed, and returned as JSON.
+fn like_for_like() -> Value {
+    println!(
+        "\nlike for like: testpmd flowgen, two memif client ports <-> FORWARDER (two memif \
+         masters), frames both ways;\nforwarder alone on CPU 1, the endpoints' testpmd on \
+         CPU 0; rate = Rx-pps of both endpoint ports, median of {SAMPLES} one-second periods"
+    );
+    println!(
+        "{:>8}  {:<28} {:>8} {:>7} {:>9} {:>9} {:>10} {:>8}",
+        "frame", "forwarder", "Mpps", "Gbit/s", "fwd CPU%", "fwd ns/f", "spread", "mock/pmd"
+    );
+    let mut out = Vec::new();
+    for len in FRAME_SIZES {
+        let runs = [through::Forwarder::MockVpp, through::Forwarder::TestpmdIo]
+            .map(|f| (f, through::run(f, len, SAMPLES)));
+        let pps = |r: &Result<through::Through, String>| r.as_ref().ok().map(|t| median(&t.rates));
+        let ratio = match (pps(&runs[0].1), pps(&runs[1].1)) {
+            (Some(m), Some(t)) => Some(m / t),
+            _ => None,
+        };
+        for (f, r) in &runs {
+            let what = match f {
+                through::Forwarder::MockVpp => "mock-vpp bridge (bd 4)",
+                through::Forwarder::TestpmdIo => "testpmd io, one fwd lcore",
+            };
+            match r {
+                Ok(t) => {
+                    let p = median(&t.rates);
+                    let lo = t.rates.iter().copied().fold(f64::INFINITY, f64::min);
+                    let hi = t.rates.iter().copied().fold(0.0, f64::max);
+                    println!(
+                        "{len:>6} B  {what:<28} {:>8.3} {:>7.2} {:>8.0}% {:>9.0} {:>10} {:>8}",
+                        p / 1e6,
+                        gbps(p, len),
+                        t.forwarder_cpu * 100.0,
+                        t.forwarder_ns,
+                        format!("{:.2}-{:.2}", lo / 1e6, hi / 1e6),
+                        match (f, ratio) {
+                            (through::Forwarder::MockVpp, Some(r)) => format!("{r:.3}"),
+                            _ => "-".into(),
+                        }
+                    );
+                }
+                Err(e) => println!("{len:>6} B  {what:<28} failed: {e}"),
+            }
+        }
+        let row = |r: &Result<through::Through, String>| match r {
+            Ok(t) => json!({
+                "pps": median(&t.rates),
+                "samples_pps": t.rates,
+                "forwarder_cpu": t.forwarder_cpu,
+                "forwarder_ns_per_frame": t.forwarder_ns,
+            }),
+            Err(e) => json!({"error": e}),
+        };
+        out.push(json!({
+            "frame_bytes": len,
+            "mock_vpp": row(&runs[0].1),
+            "testpmd_io": row(&runs[1].1),
+            "ratio_mock_to_testpmd": ratio,
+        }));
+    }
+    Value::Array(out)
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this too, without it.
     if !std::env::args().any(|a| a == "--bench") {
@@ -211,9 +281,14 @@ fn main() {
         return;
     }
     let (cpus, cpu_model) = machine();
+    println!("machine: {cpus} CPUs, {cpu_model}");
+    let like_for_like = like_for_like();
+    if std::env::var("BRIDGE_BENCH").is_ok_and(|v| v == "through") {
+        return;
+    }
     println!(
-        "machine: {cpus} CPUs, {cpu_model}; per row {WARMUP:?} warm-up, then the median of \
-         {SAMPLES} samples of {PERIOD:?}"
+        "\nmock-vpp with this bench's own memif endpoints (threads of this process): per row \
+         {WARMUP:?} warm-up, then the median of {SAMPLES} samples of {PERIOD:?}"
     );
     println!(
         "{:>8}  {:<34} {:>8} {:>7} {:>7} {:>13} {:>8} {:>8}",
@@ -237,6 +312,7 @@ fn main() {
     if let Ok(path) = std::env::var("BENCH_JSON") {
         let doc = json!({
             "machine": {"cpus": cpus, "cpu_model": cpu_model},
+            "like_for_like": like_for_like,
             "warmup_s": WARMUP.as_secs_f64(),
             "sample_s": PERIOD.as_secs_f64(),
             "samples": SAMPLES,

@@ -125,7 +125,7 @@ pub struct Vpp {
     /// Where relative memif socket names go (VPP's run directory).
     pub run_dir: PathBuf,
     /// Learned MACs: (bd_id, mac) -> (port, when).
-    pub l2fib: HashMap<(u32, [u8; 6]), (u32, Instant)>,
+    pub l2fib: HashMap<(u32, [u8; 6]), (u32, Instant), crate::dataplane::MacHash>,
     /// ARP table: (sw_if_index, address) -> MAC.
     pub neighbors: BTreeMap<(u32, Ipv4Addr), Neighbor>,
     /// The memif data plane, when running (without it memif interfaces move nothing and
@@ -161,7 +161,7 @@ impl Vpp {
             memif_sockets: BTreeMap::new(),
             bridges: BTreeMap::new(),
             run_dir: run_dir.to_path_buf(),
-            l2fib: HashMap::new(),
+            l2fib: HashMap::default(),
             neighbors: BTreeMap::new(),
             dataplane: None,
             started: Instant::now(),

@@ -17,7 +17,7 @@ use vpp_api::Client;
 use crate::cpu;
 
 /// The bridge domain the host puts its memif masters in (as the userspace-cni demo does).
-const BRIDGE: u32 = 4;
+pub const BRIDGE: u32 = 4;
 const SENDER_MAC: [u8; 6] = [0x02, 0xbe, 0, 0, 0, 0x01];
 const RECEIVER_MAC: [u8; 6] = [0x02, 0xbe, 0, 0, 0, 0x02];
 /// A local experimental EtherType: the bridge does not look past the MACs.
@@ -81,7 +81,7 @@ impl BridgeRun {
     }
 }
 
-fn client(server: &mock_vpp::Server) -> Client {
+pub fn client(server: &mock_vpp::Server) -> Client {
     Client::connect(server.path(), "bench", SETUP_TIMEOUT).expect("connect to mock-vpp")
 }
 
@@ -90,7 +90,7 @@ fn check(what: &str, retval: i32) {
 }
 
 /// A memif (its socket registered first), admin up; returns its sw_if_index.
-fn memif(c: &mut Client, socket: &Path, role: MemifRole) -> u32 {
+pub fn memif(c: &mut Client, socket: &Path, role: MemifRole) -> u32 {
     let s = c
         .request(&MemifSocketFilenameAddDelV2 {
             is_add: true,
@@ -118,7 +118,7 @@ fn memif(c: &mut Client, socket: &Path, role: MemifRole) -> u32 {
     m.sw_if_index
 }
 
-fn join_bridge(c: &mut Client, sw_if_index: u32) {
+pub fn join_bridge(c: &mut Client, sw_if_index: u32) {
     let r = c
         .request(&SwInterfaceSetL2Bridge {
             rx_sw_if_index: sw_if_index,

@@ -32,8 +32,8 @@ pub fn find() -> Option<PathBuf> {
 }
 
 /// One testpmd, killed (and its runtime directory removed) when dropped.
-struct Testpmd {
-    child: Child,
+pub struct Testpmd {
+    pub child: Child,
     prefix: String,
 }
 
@@ -47,14 +47,39 @@ impl Testpmd {
         extra_app: &[String],
         log: &Path,
     ) -> std::io::Result<Testpmd> {
+        Testpmd::spawn_on(
+            binary,
+            prefix,
+            &["-l", "0-1"],
+            &[vdev],
+            extra_eal,
+            extra_app,
+            log,
+        )
+    }
+
+    /// As [`Testpmd::spawn`] with its own lcore list (`cores`) and any number of vdevs.
+    pub fn spawn_on(
+        binary: &Path,
+        prefix: String,
+        cores: &[&str],
+        vdevs: &[String],
+        extra_eal: &[&str],
+        extra_app: &[String],
+        log: &Path,
+    ) -> std::io::Result<Testpmd> {
         let stats = format!("--stats-period={STATS_PERIOD_S}");
         let file_prefix = format!("--file-prefix={prefix}");
-        let mut args: Vec<String> = ["-l", "0-1", "--no-huge", "-m", "512", "--no-pci"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut args: Vec<String> = cores.iter().map(|s| s.to_string()).collect();
+        args.extend(
+            ["--no-huge", "-m", "512", "--no-pci"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
         args.extend(extra_eal.iter().map(|s| s.to_string()));
-        args.extend([file_prefix, vdev, "--".into()]);
+        args.push(file_prefix);
+        args.extend(vdevs.iter().cloned());
+        args.push("--".into());
         args.extend([
             "--total-num-mbufs=16384".to_string(),
             "--auto-start".into(),
@@ -71,7 +96,7 @@ impl Testpmd {
     }
 
     /// SIGINT, as testpmd expects; SIGKILL if it does not exit in time.
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
         }
@@ -169,7 +194,7 @@ fn run(binary: &Path, len: usize, samples: usize) -> Result<Vec<f64>, String> {
 }
 
 /// The non-zero `Rx-pps` figures in a testpmd log so far.
-fn read_rates(log: &Path) -> Vec<f64> {
+pub fn read_rates(log: &Path) -> Vec<f64> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
@@ -179,7 +204,7 @@ fn read_rates(log: &Path) -> Vec<f64> {
         .collect()
 }
 
-fn last_line(log: &Path) -> String {
+pub fn last_line(log: &Path) -> String {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()

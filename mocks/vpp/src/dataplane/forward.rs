@@ -14,7 +14,13 @@ pub type Out = Vec<(u32, Vec<u8>)>;
 
 const VTR_PUSH_1: u32 = 1;
 
+#[cfg(test)]
 pub fn input(vpp: &mut Vpp, sw: u32, f: Vec<u8>, pings: &Pings) -> Out {
+    input_at(vpp, sw, f, pings, Instant::now())
+}
+
+/// [`input`] with the time of arrival, read once for a whole batch of frames.
+pub fn input_at(vpp: &mut Vpp, sw: u32, f: Vec<u8>, pings: &Pings, now: Instant) -> Out {
     let Some(i) = vpp.interfaces.get_mut(&sw) else {
         return Vec::new();
     };
@@ -25,7 +31,7 @@ pub fn input(vpp: &mut Vpp, sw: u32, f: Vec<u8>, pings: &Pings) -> Out {
     i.counters.rx_packets += 1;
     i.counters.rx_bytes += f.len() as u64;
     let out = match i.bridge {
-        Some((bd, _)) => bridge(vpp, sw, bd, f),
+        Some((bd, _)) => bridge(vpp, sw, bd, f, now),
         None => endpoint(vpp, sw, &f, pings),
     };
     transmit(vpp, out)
@@ -65,7 +71,7 @@ pub fn age(vpp: &mut Vpp, now: Instant) {
     });
 }
 
-fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>) -> Out {
+fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>, now: Instant) -> Out {
     let (vtr, shg) = {
         let i = &vpp.interfaces[&sw];
         (i.vtr, i.bridge.map_or(0, |(_, shg)| shg))
@@ -87,8 +93,6 @@ fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>) -> Out {
         return Vec::new();
     };
     let (learn, flood, uu_flood, mac_age) = (b.learn, b.flood, b.uu_flood, b.mac_age);
-    let members = b.members.clone();
-    let now = Instant::now();
     if learn && !frame::is_group(&src) {
         vpp.l2fib.insert((bd, src), (sw, now));
     }
@@ -106,24 +110,37 @@ fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>) -> Out {
         Some(port) => vec![port],
         None if frame::is_group(&dst) && !flood => Vec::new(),
         None if !frame::is_group(&dst) && !uu_flood => Vec::new(),
-        None => members.into_iter().filter(|m| *m != sw).collect(),
+        None => vpp.bridges[&bd]
+            .members
+            .iter()
+            .copied()
+            .filter(|m| *m != sw)
+            .collect(),
     };
-    ports
-        .into_iter()
-        .filter_map(|port| {
-            let i = vpp.interfaces.get(&port)?;
-            // Split horizon: members of one non-zero group do not talk to each other.
-            if shg != 0 && i.bridge.map_or(0, |(_, g)| g) == shg {
-                return None;
+    let mut out = Vec::with_capacity(ports.len());
+    let mut f = Some(f);
+    let last = ports.len().saturating_sub(1);
+    for (n, port) in ports.into_iter().enumerate() {
+        let Some(i) = vpp.interfaces.get(&port) else {
+            continue;
+        };
+        // Split horizon: members of one non-zero group do not talk to each other.
+        if shg != 0 && i.bridge.map_or(0, |(_, g)| g) == shg {
+            continue;
+        }
+        let frame = f.as_ref().expect("kept until the last port");
+        if i.vtr.op == VTR_PUSH_1 {
+            // Egress of an access port: only its own VLAN, untagged.
+            if frame::vlan(frame) == Some(i.vtr.tag1 as u16) {
+                out.push((port, frame::pop_vlan(frame)));
             }
-            if i.vtr.op == VTR_PUSH_1 {
-                // Egress of an access port: only its own VLAN, untagged.
-                (frame::vlan(&f) == Some(i.vtr.tag1 as u16)).then(|| (port, frame::pop_vlan(&f)))
-            } else {
-                Some((port, f.clone()))
-            }
-        })
-        .collect()
+        } else if n == last {
+            out.push((port, f.take().expect("present")));
+        } else {
+            out.push((port, frame.clone()));
+        }
+    }
+    out
 }
 
 fn own_v4(vpp: &Vpp, sw: u32) -> Vec<Ipv4Addr> {

@@ -23,6 +23,43 @@ use memif::eventfd::EventFd;
 
 use crate::model::Vpp;
 
+/// A cheap hasher for the l2fib's keys (a bridge id and a MAC, a few words): each word is
+/// folded in with a rotate, an xor and a multiply, which leaves the entropy in the high bits
+/// the hash table looks at. Looked up for every frame, unlike the default SipHash.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MacHasher(u64);
+
+impl MacHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for MacHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Builds [`MacHasher`]s.
+pub type MacHash = std::hash::BuildHasherDefault<MacHasher>;
+
 /// VPP's retval when a master's socket path holds something that is not a socket.
 pub const VALUE_EXIST: i32 = -81;
 /// VPP's retval when a master's socket cannot listen.
@@ -146,5 +183,34 @@ impl DataPlane {
     /// Sends a frame out of an interface (counted, and dropped when it is down).
     pub fn send(&self, sw_if_index: u32, frame: Vec<u8>) {
         self.send_command(Command::Send(sw_if_index, frame));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, HashSet};
+    use std::hash::BuildHasher;
+
+    use super::MacHash;
+
+    #[test]
+    fn mac_hashes_spread_over_the_high_bits() {
+        let h = MacHash::default();
+        let keys: Vec<(u32, [u8; 6])> = (0..4096u32)
+            .map(|n| (4 + n % 3, [2, 0, 0, 0, (n >> 8) as u8, n as u8]))
+            .collect();
+        let full: HashSet<u64> = keys.iter().map(|k| h.hash_one(k)).collect();
+        assert_eq!(
+            full.len(),
+            keys.len(),
+            "no collisions among near-identical keys"
+        );
+        let tags: HashSet<u64> = keys.iter().map(|k| h.hash_one(k) >> 57).collect();
+        assert!(tags.len() > 100, "top 7 bits vary: {}", tags.len());
+        let mut fib: HashMap<(u32, [u8; 6]), usize, MacHash> = HashMap::default();
+        for (n, k) in keys.iter().enumerate() {
+            fib.insert(*k, n);
+        }
+        assert!(keys.iter().enumerate().all(|(n, k)| fib[k] == n));
     }
 }

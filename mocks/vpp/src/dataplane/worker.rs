@@ -29,6 +29,9 @@ const RETRY_MAX: Duration = Duration::from_secs(2);
 const AGE_SCAN: Duration = Duration::from_secs(1);
 /// Longest sleep with nothing to do (the thread also checks that the model still exists).
 const IDLE: Duration = Duration::from_millis(200);
+/// How long a port that received frames is polled after its last frame before the thread
+/// goes back to sleeping on its interrupts (so an idle data plane costs no CPU).
+const SPIN: Duration = Duration::from_micros(200);
 /// Events taken per epoll_wait; more stay ready for the next one.
 const EVENTS: usize = 64;
 
@@ -93,6 +96,8 @@ struct Port {
     registered: Registered,
     /// In the list of ports to receive from.
     ready: bool,
+    /// Polled (interrupts masked) since it received frames; when it last did.
+    hot: Option<Instant>,
 }
 
 /// A listening socket file with its master interfaces: memif id -> sw_if_index.
@@ -118,6 +123,8 @@ pub(super) struct Worker {
     ports: Vec<Option<Port>>,
     /// Ports with receive work, each once.
     ready: Vec<u32>,
+    /// Ports polled while traffic flows, each once.
+    hot: Vec<u32>,
     /// When a slave is due for a connection attempt (stale entries are skipped).
     retries: BinaryHeap<Reverse<(Instant, u32)>>,
     last_age_scan: Instant,
@@ -171,6 +178,7 @@ impl Worker {
             by_path: HashMap::new(),
             ports: Vec::new(),
             ready: Vec::new(),
+            hot: Vec::new(),
             retries: BinaryHeap::new(),
             last_age_scan: Instant::now(),
         })
@@ -199,6 +207,11 @@ impl Worker {
             self.retry_slaves();
             let mut received = Vec::new();
             self.receive(&mut received);
+            if received.is_empty() && !self.hot.is_empty() {
+                // Polling with nothing to do: let other threads on this CPU (a peer on the
+                // same machine, say) run first.
+                std::thread::yield_now();
+            }
             let age = self.last_age_scan.elapsed() >= AGE_SCAN;
             if age || !links.is_empty() || !received.is_empty() || !outgoing.is_empty() {
                 let mut vpp = self.lock(&model, &mut outgoing);
@@ -210,8 +223,9 @@ impl Worker {
                     link(&mut vpp, sw, peer);
                 }
                 let mut out = forward::transmit(&mut vpp, outgoing);
+                let now = Instant::now();
                 for (sw, f) in received {
-                    out.extend(forward::input(&mut vpp, sw, f, &self.pings));
+                    out.extend(forward::input_at(&mut vpp, sw, f, &self.pings, now));
                 }
                 drop(vpp);
                 for (sw, f) in out {
@@ -221,8 +235,12 @@ impl Worker {
         }
     }
 
-    /// Until the next timer: the age scan, the earliest slave retry, at most [`IDLE`].
+    /// Until the next timer: the age scan, the earliest slave retry, at most [`IDLE`];
+    /// no wait at all while ports are polled.
     fn timeout(&self) -> Duration {
+        if !self.hot.is_empty() {
+            return Duration::ZERO;
+        }
         let now = Instant::now();
         let mut t = IDLE.min(AGE_SCAN.saturating_sub(self.last_age_scan.elapsed()));
         if let Some(Reverse((at, _))) = self.retries.peek() {
@@ -339,6 +357,7 @@ impl Worker {
             link,
             registered: Registered::new(&self.epoll),
             ready: false,
+            hot: None,
         });
         self.sync_port(sw);
     }
@@ -587,19 +606,79 @@ impl Worker {
         }
     }
 
+    /// Frames from ports whose interrupt fired and from polled ports. A port that got
+    /// frames is polled with its interrupts masked until it has had none for [`SPIN`].
     fn receive(&mut self, received: &mut Frames) {
+        let now = Instant::now();
         for sw in std::mem::take(&mut self.ready) {
-            if let Some(p) = self.port(sw) {
-                p.ready = false;
-            }
-            if let Some(conn) = self.connection(sw) {
-                for q in 0..conn.num_rx_queues() {
-                    while let Ok(Some(f)) = conn.recv(q) {
-                        received.push((sw, f));
-                    }
-                }
+            let Some(p) = self.port(sw) else {
+                continue;
+            };
+            p.ready = false;
+            let hot = p.hot.is_some();
+            // Also resets the interrupt (a hot port may have one left from before masking).
+            if self.drain(sw, received, false) > 0 && !hot {
+                self.heat(sw, now);
             }
         }
+        let mut hot = std::mem::take(&mut self.hot);
+        hot.retain(|&sw| {
+            if self.drain(sw, received, true) > 0 {
+                return self.port(sw).map(|p| p.hot = Some(now)).is_some();
+            }
+            let Some(since) = self.port(sw).and_then(|p| p.hot) else {
+                return false;
+            };
+            if now.saturating_duration_since(since) < SPIN {
+                return true;
+            }
+            // Back to interrupts; then one more look for a frame that came unsignalled.
+            if let Some(c) = self.connection(sw) {
+                c.mask_rx_interrupts(false);
+            }
+            if self.drain(sw, received, false) > 0 {
+                if let Some(c) = self.connection(sw) {
+                    c.mask_rx_interrupts(true);
+                }
+                return self.port(sw).map(|p| p.hot = Some(now)).is_some();
+            }
+            if let Some(p) = self.port(sw) {
+                p.hot = None;
+            }
+            false
+        });
+        hot.append(&mut self.hot);
+        self.hot = hot;
+    }
+
+    /// Starts polling a port that received frames.
+    fn heat(&mut self, sw: u32, now: Instant) {
+        let Some(c) = self.connection(sw) else {
+            return;
+        };
+        c.mask_rx_interrupts(true);
+        if let Some(p) = self.port(sw) {
+            p.hot = Some(now);
+            self.hot.push(sw);
+        }
+    }
+
+    /// Takes every frame waiting on a port; how many. `polled`: only look at the rings
+    /// (no system call when they are empty) instead of also resetting the interrupts.
+    fn drain(&mut self, sw: u32, received: &mut Frames, polled: bool) -> usize {
+        let Some(conn) = self.connection(sw) else {
+            return 0;
+        };
+        let before = received.len();
+        for q in 0..conn.num_rx_queues() {
+            if polled && !conn.rx_pending(q) {
+                continue;
+            }
+            while let Ok(Some(f)) = conn.recv(q) {
+                received.push((sw, f));
+            }
+        }
+        received.len() - before
     }
 
     fn transmit(&mut self, sw: u32, f: &[u8]) {
