@@ -1,18 +1,13 @@
 //! The real `ovs-vsctl` (Debian openvswitch-common) against mock-ovsdb, without
 //! `--no-wait`: the mock must also play ovs-vswitchd's part for it to finish.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 fn vsctl(db: &Path, args: &[&str]) -> (bool, String) {
-    let found = Command::new("sh")
-        .args(["-c", "command -v ovs-vsctl"])
-        .output()
-        .unwrap();
-    assert!(
-        found.status.success(),
-        "ovs-vsctl not found: run ci/install-deps.sh (Debian openvswitch-switch)"
-    );
+    common::require_ovs_vsctl();
     let out = Command::new("ovs-vsctl")
         .arg(format!("--db=unix:{}", db.display()))
         .arg("--timeout=10")
