@@ -9,6 +9,7 @@
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 
+use crate::burst::Burst;
 use crate::control::ControlSocket;
 use crate::error::{Error, Result};
 use crate::interface::{PeerInfo, RxMode, Stats};
@@ -102,11 +103,25 @@ impl Connection {
     /// frame longer than a buffer is chained over several slots.
     pub fn send(&mut self, queue: usize, frame: &[u8]) -> Result<()> {
         self.check_alive()?;
+        let master = self.role == Role::Master;
         let q = self.tx.get_mut(queue).ok_or(Error::NoSuchQueue(queue))?;
-        let result = match self.role {
-            Role::Master => q.master_send(frame),
-            Role::Slave => q.slave_send(frame),
-        };
+        let result = q.send(master, frame);
+        self.note(result)
+    }
+
+    /// Sends frames in order on transmit queue `queue` until its ring is full, with one ring
+    /// update and at most one interrupt for all of them; how many were sent (the rest did not
+    /// fit). Frames that can never be sent (empty, longer than the ring holds) are skipped
+    /// and counted as errors in [`Stats`].
+    pub fn send_burst<'f>(
+        &mut self,
+        queue: usize,
+        frames: impl IntoIterator<Item = &'f [u8]>,
+    ) -> Result<usize> {
+        self.check_alive()?;
+        let master = self.role == Role::Master;
+        let q = self.tx.get_mut(queue).ok_or(Error::NoSuchQueue(queue))?;
+        let result = q.send_burst(master, frames);
         self.note(result)
     }
 
@@ -115,6 +130,15 @@ impl Connection {
     pub fn recv(&mut self, queue: usize) -> Result<Option<Vec<u8>>> {
         self.check_alive()?;
         let result = self.recv_inner(queue);
+        self.note(result)
+    }
+
+    /// Appends up to `max` frames from receive queue `queue` to `out`, handing their slots
+    /// back to the peer with one ring update; how many were appended (0: the ring is empty).
+    /// As [`Connection::recv`], an empty ring resets the interrupt in interrupt mode.
+    pub fn recv_burst(&mut self, queue: usize, out: &mut Burst, max: usize) -> Result<usize> {
+        self.check_alive()?;
+        let result = self.recv_burst_inner(queue, out, max);
         self.note(result)
     }
 
@@ -138,21 +162,24 @@ impl Connection {
     }
 
     fn recv_inner(&mut self, queue: usize) -> Result<Option<Vec<u8>>> {
-        let role = self.role;
+        let mut one = Burst::default();
+        self.recv_burst_inner(queue, &mut one, 1)?;
+        Ok(one.into_only())
+    }
+
+    fn recv_burst_inner(&mut self, queue: usize, out: &mut Burst, max: usize) -> Result<usize> {
+        let master = self.role == Role::Master;
         let q = self.rx.get_mut(queue).ok_or(Error::NoSuchQueue(queue))?;
-        let take = |q: &mut Queue| match role {
-            Role::Master => q.master_recv(),
-            Role::Slave => q.slave_recv(),
-        };
-        if let Some(p) = take(q)? {
-            return Ok(Some(p));
+        let n = q.recv_burst(master, out, max)?;
+        if n > 0 {
+            return Ok(n);
         }
         // Ring empty: reset the interrupt so a poller sleeps until the next kick, then look
         // once more in case the kick landed between the first look and the reset.
         if self.rx_mode == RxMode::Interrupt && q.interrupt().take()? > 0 {
-            return take(q);
+            return q.recv_burst(master, out, max);
         }
-        Ok(None)
+        Ok(0)
     }
 
     /// Waits up to `timeout` for a frame on `queue`: on the eventfd in interrupt mode, by

@@ -69,6 +69,7 @@
 //! ```
 
 mod addr;
+mod burst;
 mod connection;
 pub mod control;
 mod error;
@@ -84,6 +85,7 @@ mod slave;
 mod slave_setup;
 mod sys;
 
+pub use burst::Burst;
 pub use connection::Connection;
 pub use control::SocketAddr;
 pub use interface::{Event, MasterConfig, PeerInfo, RxMode, SlaveConfig, Stats};

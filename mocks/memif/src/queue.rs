@@ -11,6 +11,7 @@
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::Ordering;
 
+use crate::burst::Burst;
 use crate::error::{Error, Result};
 use crate::eventfd::EventFd;
 use crate::ring::{CopyLayout, Descriptor, Direction, Ring, DESC_FLAG_NEXT, RING_FLAG_MASK_INT};
@@ -142,35 +143,127 @@ impl Queue {
         Ok(d)
     }
 
-    /// Slave transmit on an S2M ring: one slot per `buffer_size` bytes, chained with NEXT.
+    /// Slave transmit on an S2M ring.
+    #[cfg(test)]
     pub(crate) fn slave_send(&mut self, frame: &[u8]) -> Result<()> {
+        self.send(false, frame)
+    }
+
+    /// Master transmit on an M2S ring.
+    #[cfg(test)]
+    pub(crate) fn master_send(&mut self, frame: &[u8]) -> Result<()> {
+        self.send(true, frame)
+    }
+
+    /// Slave receive on an M2S ring (then the slots are offered again).
+    #[cfg(test)]
+    pub(crate) fn slave_recv(&mut self) -> Result<Option<Vec<u8>>> {
+        self.recv(false)
+    }
+
+    /// Master receive on an S2M ring.
+    #[cfg(test)]
+    pub(crate) fn master_recv(&mut self) -> Result<Option<Vec<u8>>> {
+        self.recv(true)
+    }
+
+    /// Sends one frame: [`Error::RingFull`] when there is no room, [`Error::BadFrame`] when
+    /// it can never be sent.
+    pub(crate) fn send(&mut self, master: bool, frame: &[u8]) -> Result<()> {
+        self.send_frames(master, std::iter::once(frame), true)
+            .map(|_| ())
+    }
+
+    /// Sends frames in order until the ring is full, publishing them with one counter update
+    /// and at most one kick; how many were sent. Frames that can never be sent (empty, too
+    /// long) are skipped and counted as errors.
+    pub(crate) fn send_burst<'f>(
+        &mut self,
+        master: bool,
+        frames: impl IntoIterator<Item = &'f [u8]>,
+    ) -> Result<usize> {
+        self.send_frames(master, frames, false)
+    }
+
+    /// `strict`: a frame that cannot be sent is an error rather than skipped or left.
+    fn send_frames<'f>(
+        &mut self,
+        master: bool,
+        frames: impl IntoIterator<Item = &'f [u8]>,
+        strict: bool,
+    ) -> Result<usize> {
+        // The master fills the slots the slave offered (tail..head) and publishes `tail`; the
+        // slave fills its free slots (head..tail + size) and publishes `head`.
+        let (start, mut room) = if master {
+            let head = self.ring.head().load(Ordering::Acquire);
+            let tail = self.ring.tail().load(Ordering::Relaxed);
+            (tail, self.distance(tail, head)?)
+        } else {
+            let head = self.ring.head().load(Ordering::Relaxed);
+            let tail = self.ring.tail().load(Ordering::Acquire);
+            (head, self.ring.size() - self.distance(tail, head)?)
+        };
+        let mut at = start;
+        let mut sent = 0;
+        let mut result = Ok(());
+        for frame in frames {
+            let placed = if master {
+                self.master_place(at, room, frame)
+            } else {
+                self.slave_place(at, room, frame)
+            };
+            match placed {
+                Ok(used) => {
+                    at = at.wrapping_add(used);
+                    room -= used;
+                    sent += 1;
+                    self.count(frame.len());
+                }
+                Err(Error::BadFrame(_)) if !strict => self.stats.errors += 1,
+                Err(e) => {
+                    if matches!(e, Error::RingFull) {
+                        self.stats.full += 1;
+                    }
+                    if strict || !matches!(e, Error::RingFull) {
+                        result = Err(e);
+                    }
+                    break;
+                }
+            }
+        }
+        if at != start {
+            let counter = if master {
+                self.ring.tail()
+            } else {
+                self.ring.head()
+            };
+            counter.store(at, Ordering::Release);
+            self.kick()?;
+        }
+        result.map(|()| sent)
+    }
+
+    /// Slave: writes a frame into its own buffers from slot `at` (`free` slots there), one slot
+    /// per `buffer_size` bytes chained with NEXT; the slots used. Nothing is published.
+    fn slave_place(&mut self, at: u16, free: u16, frame: &[u8]) -> Result<u16> {
         let bufs = self.buffers.expect("slave queue has buffers");
         let bsize = bufs.layout.buffer_size as usize;
-        let n = self.ring.size();
         let slots = frame.len().div_ceil(bsize);
-        if frame.is_empty() || slots > n as usize || frame.len() > MAX_PACKET_SIZE {
+        if frame.is_empty() || slots > self.ring.size() as usize || frame.len() > MAX_PACKET_SIZE {
             return Err(Error::BadFrame(frame.len()));
         }
-        let head = self.ring.head().load(Ordering::Relaxed);
-        let tail = self.ring.tail().load(Ordering::Acquire);
-        let free = n - self.distance(tail, head)?;
         if slots > free as usize {
-            self.stats.full += 1;
             return Err(Error::RingFull);
         }
         let region = &self.ring.regions()[0];
         for (i, chunk) in frame.chunks(bsize).enumerate() {
-            let counter = head.wrapping_add(i as u16);
+            let counter = at.wrapping_add(i as u16);
             let flags = if i + 1 < slots { DESC_FLAG_NEXT } else { 0 };
             let d = bufs.descriptor(counter, self.mask(), chunk.len() as u32, flags);
             region.write(d.offset as u64, chunk)?;
             self.ring.set_desc(counter, d);
         }
-        self.ring
-            .head()
-            .store(head.wrapping_add(slots as u16), Ordering::Release);
-        self.count(frame.len());
-        self.kick()
+        Ok(slots as u16)
     }
 
     /// Slave offering empty buffers on an M2S ring: every slot it owns goes back to the master.
@@ -191,63 +284,73 @@ impl Queue {
         Ok(())
     }
 
-    /// Slave receive on an M2S ring: one packet (joining chains), then a refill.
-    pub(crate) fn slave_recv(&mut self) -> Result<Option<Vec<u8>>> {
-        let result = loop {
-            let tail = self.ring.tail().load(Ordering::Acquire);
-            match self.take_packet(self.last, tail)? {
-                None => break None,
-                Some((packet, used)) => {
-                    self.last = self.last.wrapping_add(used);
-                    if let Some(p) = self.accept(packet) {
-                        break Some(p);
+    /// Takes one frame, `None` when the ring is empty.
+    #[cfg(test)]
+    pub(crate) fn recv(&mut self, master: bool) -> Result<Option<Vec<u8>>> {
+        let mut one = Burst::default();
+        self.recv_burst(master, &mut one, 1)?;
+        Ok(one.into_only())
+    }
+
+    /// Appends up to `max` frames to `out` (joining chains), handing their slots back with
+    /// one counter update; how many were appended. Packets with invalid descriptors are
+    /// dropped and counted.
+    pub(crate) fn recv_burst(
+        &mut self,
+        master: bool,
+        out: &mut Burst,
+        max: usize,
+    ) -> Result<usize> {
+        let before = out.len();
+        // The master consumes what the slave published (tail..head) and returns the slots by
+        // advancing `tail`; the slave consumes what the master filled (last..tail), then
+        // offers the slots again by advancing `head`.
+        let (start, end) = if master {
+            let head = self.ring.head().load(Ordering::Acquire);
+            (self.ring.tail().load(Ordering::Relaxed), head)
+        } else {
+            (self.last, self.ring.tail().load(Ordering::Acquire))
+        };
+        let mut at = start;
+        while out.len() - before < max {
+            let Some(used) = self.take_into(at, end, out)? else {
+                break;
+            };
+            if master {
+                // Clear stale NEXT flags before handing slots back (protects against
+                // producers that only set, never clear, the flag).
+                for i in 0..used {
+                    let c = at.wrapping_add(i);
+                    let mut d = self.ring.desc(c);
+                    if d.flags != 0 {
+                        d.flags = 0;
+                        self.ring.set_desc(c, d);
                     }
                 }
             }
-        };
-        self.slave_refill()?;
-        Ok(result)
-    }
-
-    /// Master receive on an S2M ring: one packet, then the slots go back by advancing `tail`.
-    pub(crate) fn master_recv(&mut self) -> Result<Option<Vec<u8>>> {
-        loop {
-            let head = self.ring.head().load(Ordering::Acquire);
-            let tail = self.ring.tail().load(Ordering::Relaxed);
-            let Some((packet, used)) = self.take_packet(tail, head)? else {
-                return Ok(None);
-            };
-            // Clear stale NEXT flags before handing slots back (protects against producers that
-            // only set, never clear, the flag).
-            for i in 0..used {
-                let c = tail.wrapping_add(i);
-                let mut d = self.ring.desc(c);
-                if d.flags != 0 {
-                    d.flags = 0;
-                    self.ring.set_desc(c, d);
-                }
-            }
-            self.ring
-                .tail()
-                .store(tail.wrapping_add(used), Ordering::Release);
-            if let Some(p) = self.accept(packet) {
-                return Ok(Some(p));
-            }
+            at = at.wrapping_add(used);
         }
+        if master {
+            if at != start {
+                self.ring.tail().store(at, Ordering::Release);
+            }
+        } else {
+            self.last = at;
+            self.slave_refill()?;
+        }
+        Ok(out.len() - before)
     }
 
-    /// Master transmit on an M2S ring: fills the buffers the slave offered, chaining when one
-    /// buffer is too small.
-    pub(crate) fn master_send(&mut self, frame: &[u8]) -> Result<()> {
+    /// Master: writes a frame into the buffers the slave offered from slot `at` (`offered`
+    /// slots there), chaining when one buffer is too small; the slots used. Nothing is
+    /// published.
+    fn master_place(&mut self, at: u16, offered: u16, frame: &[u8]) -> Result<u16> {
         if frame.is_empty() || frame.len() > MAX_PACKET_SIZE {
             return Err(Error::BadFrame(frame.len()));
         }
-        let head = self.ring.head().load(Ordering::Acquire);
-        let tail = self.ring.tail().load(Ordering::Relaxed);
-        let offered = self.distance(tail, head)?;
         // The common case: the frame fits the first offered buffer.
         if offered > 0 {
-            let d = self.ring.desc(tail);
+            let d = self.ring.desc(at);
             if frame.len() <= d.length as usize {
                 if let Err(e) = self.check_desc(&d) {
                     self.stats.errors += 1;
@@ -255,7 +358,7 @@ impl Queue {
                 }
                 self.ring.regions()[d.region as usize].write(d.offset as u64, frame)?;
                 self.ring.set_desc(
-                    tail,
+                    at,
                     Descriptor {
                         flags: 0,
                         length: frame.len() as u32,
@@ -263,11 +366,7 @@ impl Queue {
                         ..d
                     },
                 );
-                self.ring
-                    .tail()
-                    .store(tail.wrapping_add(1), Ordering::Release);
-                self.count(frame.len());
-                return self.kick();
+                return Ok(1);
             }
         }
         // Plan first: a frame that does not fit must leave the offered slots untouched.
@@ -277,7 +376,7 @@ impl Queue {
             if remaining == 0 {
                 break;
             }
-            let d = self.ring.desc(tail.wrapping_add(i));
+            let d = self.ring.desc(at.wrapping_add(i));
             if let Err(e) = self.check_desc(&d) {
                 self.stats.errors += 1;
                 return Err(e);
@@ -290,7 +389,6 @@ impl Queue {
             if offered == self.ring.size() {
                 return Err(Error::BadFrame(frame.len()));
             }
-            self.stats.full += 1;
             return Err(Error::RingFull);
         }
         let mut pos = 0;
@@ -301,7 +399,7 @@ impl Queue {
             pos += chunk;
             let flags = if i < last { DESC_FLAG_NEXT } else { 0 };
             self.ring.set_desc(
-                tail.wrapping_add(i as u16),
+                at.wrapping_add(i as u16),
                 Descriptor {
                     flags,
                     length: chunk as u32,
@@ -310,11 +408,7 @@ impl Queue {
                 },
             );
         }
-        self.ring
-            .tail()
-            .store(tail.wrapping_add(last as u16 + 1), Ordering::Release);
-        self.count(frame.len());
-        self.kick()
+        Ok(last as u16 + 1)
     }
 
     fn check_desc(&self, d: &Descriptor) -> Result<()> {
@@ -326,16 +420,16 @@ impl Queue {
         region.range(d.offset as u64, d.length as u64).map(|_| ())
     }
 
-    /// Collects the packet starting at `from` if a complete one lies before `to`. Returns the
-    /// packet (or why it is invalid) and the number of slots it used.
-    fn take_packet(&mut self, from: u16, to: u16) -> Result<Option<(Result<Vec<u8>>, u16)>> {
+    /// Appends the packet starting at `from` to `out` if a complete one lies before `to`;
+    /// the slots it used. An invalid packet is dropped and counted instead.
+    fn take_into(&mut self, from: u16, to: u16, out: &mut Burst) -> Result<Option<u16>> {
         let avail = self.distance(from, to)?;
-        let mut out = Vec::new();
         let mut bad: Option<Error> = None;
         let mut used = 0;
         loop {
             if used == avail {
                 if avail < self.ring.size() {
+                    out.discard();
                     return Ok(None); // the rest of the chain is not published yet
                 }
                 bad.get_or_insert(Error::BadDescriptor("chain never ends".into()));
@@ -344,7 +438,7 @@ impl Queue {
             let d = self.ring.desc(from.wrapping_add(used));
             used += 1;
             if bad.is_none() {
-                if let Err(e) = self.read_desc(&d, &mut out) {
+                if let Err(e) = self.read_desc(&d, out) {
                     bad = Some(e);
                 }
             }
@@ -352,33 +446,33 @@ impl Queue {
                 break;
             }
         }
-        if bad.is_none() && out.is_empty() {
+        if bad.is_none() && out.pending_len() == 0 {
             bad = Some(Error::BadDescriptor("empty packet".into()));
         }
-        Ok(Some((bad.map_or(Ok(out), Err), used)))
-    }
-
-    fn read_desc(&self, d: &Descriptor, out: &mut Vec<u8>) -> Result<()> {
-        self.check_desc(d)?;
-        if out.len() + d.length as usize > MAX_PACKET_SIZE {
-            return Err(Error::BadDescriptor("packet too large".into()));
-        }
-        self.ring.regions()[d.region as usize].read_into(d.offset as u64, d.length as usize, out)
-    }
-
-    /// Counts a received packet, or drops and counts an invalid one.
-    fn accept(&mut self, packet: Result<Vec<u8>>) -> Option<Vec<u8>> {
-        match packet {
-            Ok(p) => {
-                self.count(p.len());
-                Some(p)
+        match bad {
+            None => {
+                self.count(out.pending_len());
+                out.commit();
             }
-            Err(e) => {
+            Some(e) => {
+                out.discard();
                 self.stats.errors += 1;
                 tracing::warn!(error = %e, "dropping packet with bad descriptor");
-                None
             }
         }
+        Ok(Some(used))
+    }
+
+    fn read_desc(&self, d: &Descriptor, out: &mut Burst) -> Result<()> {
+        self.check_desc(d)?;
+        if out.pending_len() + d.length as usize > MAX_PACKET_SIZE {
+            return Err(Error::BadDescriptor("packet too large".into()));
+        }
+        self.ring.regions()[d.region as usize].read_into(
+            d.offset as u64,
+            d.length as usize,
+            out.pending(),
+        )
     }
 
     fn count(&mut self, bytes: usize) {

@@ -4,6 +4,7 @@ use proptest::prelude::*;
 use rstest::rstest;
 
 use super::*;
+use crate::burst::Burst;
 use crate::region::Region;
 
 /// Both ends of one S2M and one M2S ring over a single memfd, mapped twice as two processes
@@ -306,4 +307,102 @@ proptest! {
         prop_assert!(s2m.is_empty(), "{} S2M frames lost", s2m.len());
         prop_assert!(m2s.is_empty(), "{} M2S frames lost", m2s.len());
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The burst operations keep the same promise, mixed with single-frame ones: a burst
+    /// send publishes a prefix of its frames (the rest did not fit) and a burst receive
+    /// takes at most `max` frames, in order, each once.
+    #[test]
+    fn burst_operations_never_lose_duplicate_or_reorder(
+        log2 in 1u8..=6,
+        buffer in prop::sample::select(vec![64u32, 128, 2048]),
+        rounds in proptest::collection::vec((0usize..48, 0usize..48, 1usize..400, any::<bool>()), 1..24),
+    ) {
+        let mut l = link(log2, buffer);
+        l.slave_rx.slave_refill().unwrap();
+        let (mut s2m, mut m2s) = (std::collections::VecDeque::new(), std::collections::VecDeque::new());
+        let mut n = 0u32;
+        let capacity = (1usize << log2) * buffer as usize;
+        let mut got = Burst::default();
+        for (tx, rx, len, single) in rounds {
+            let len = len.min(capacity);
+            for (q, master, sent) in [(&mut l.slave_tx, false, &mut s2m), (&mut l.master_tx, true, &mut m2s)] {
+                let frames: Vec<Vec<u8>> = (0..tx).map(|i| numbered(n + i as u32, len)).collect();
+                n += tx as u32;
+                let k = if single {
+                    frames.iter().take_while(|f| q.send(master, f).is_ok()).count()
+                } else {
+                    q.send_burst(master, frames.iter().map(Vec::as_slice)).unwrap()
+                };
+                sent.extend(frames.into_iter().take(k));
+            }
+            for (q, master, sent) in [(&mut l.master_rx, true, &mut s2m), (&mut l.slave_rx, false, &mut m2s)] {
+                got.clear();
+                let k = q.recv_burst(master, &mut got, rx).unwrap();
+                prop_assert_eq!(k, got.len());
+                prop_assert!(k <= rx);
+                for f in got.iter() {
+                    let want = sent.pop_front();
+                    prop_assert_eq!(Some(f), want.as_deref());
+                }
+            }
+        }
+        for (q, master, sent) in [(&mut l.master_rx, true, &mut s2m), (&mut l.slave_rx, false, &mut m2s)] {
+            got.clear();
+            q.recv_burst(master, &mut got, usize::MAX).unwrap();
+            let rest: Vec<&[u8]> = got.iter().collect();
+            let want: Vec<&[u8]> = sent.iter().map(Vec::as_slice).collect();
+            prop_assert_eq!(rest, want);
+        }
+    }
+}
+
+#[rstest]
+#[case::master(true)]
+#[case::slave(false)]
+fn a_burst_is_published_once_and_kicks_once(#[case] master: bool) {
+    let mut l = link(4, 128);
+    l.slave_rx.slave_refill().unwrap();
+    let (tx, rx) = if master {
+        (&mut l.master_tx, &mut l.slave_rx)
+    } else {
+        (&mut l.slave_tx, &mut l.master_rx)
+    };
+    let frames: Vec<Vec<u8>> = (0..5).map(|i| frame(60, i)).collect();
+    let sent = tx
+        .send_burst(master, frames.iter().map(Vec::as_slice))
+        .unwrap();
+    assert_eq!(sent, 5);
+    assert_eq!(rx.interrupt().take().unwrap(), 1, "one kick for the burst");
+    assert_eq!(tx.stats().packets, 5);
+    let mut got = Burst::default();
+    assert_eq!(rx.recv_burst(!master, &mut got, 3).unwrap(), 3);
+    assert_eq!(rx.recv_burst(!master, &mut got, 3).unwrap(), 2);
+    assert_eq!(
+        got.iter().collect::<Vec<_>>(),
+        frames.iter().map(Vec::as_slice).collect::<Vec<_>>()
+    );
+}
+
+#[rstest]
+#[case::master(true)]
+#[case::slave(false)]
+fn a_burst_skips_unsendable_frames_and_stops_when_full(#[case] master: bool) {
+    let mut l = link(2, 64);
+    l.slave_rx.slave_refill().unwrap();
+    let tx = if master {
+        &mut l.master_tx
+    } else {
+        &mut l.slave_tx
+    };
+    let (empty, ok) = (Vec::new(), frame(60, 1));
+    let frames = [&ok[..], &empty, &ok, &ok, &ok, &ok];
+    // Four slots: the empty frame is skipped, the fifth good one does not fit.
+    assert_eq!(tx.send_burst(master, frames).unwrap(), 4);
+    assert_eq!(tx.stats().errors, 1);
+    assert_eq!(tx.stats().full, 1);
+    assert_eq!(tx.send_burst(master, [&ok[..]]).unwrap(), 0);
 }
