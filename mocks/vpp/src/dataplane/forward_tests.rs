@@ -4,6 +4,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use memif::Burst;
+use proptest::prelude::{prop, Strategy};
 use rstest::rstest;
 
 use super::*;
@@ -288,4 +290,106 @@ fn an_endpoint_drops_frames_for_other_macs() {
     let out = input(&mut vpp, sw, frame::echo(C, B, &echo), &Pings::default());
     assert!(out.is_empty());
     assert_eq!(vpp.interfaces[&sw].counters.drops, 1);
+}
+
+/// A bridge port's setup in the burst-against-frame-by-frame property.
+#[derive(Debug, Clone)]
+struct PortSetup {
+    shg: u8,
+    access: Option<u32>,
+    admin_up: bool,
+    link_up: bool,
+}
+
+fn port_setup() -> impl Strategy<Value = PortSetup> {
+    (
+        0u8..2,
+        prop::option::of(prop::sample::select(vec![100u32, 200])),
+        prop::bool::weighted(0.8),
+        prop::bool::weighted(0.8),
+    )
+        .prop_map(|(shg, access, admin_up, link_up)| PortSetup {
+            shg,
+            access,
+            admin_up,
+            link_up,
+        })
+}
+
+/// (ingress port, dst, src, VLAN tag, length)
+type FrameSpec = (usize, usize, usize, Option<u16>, usize);
+
+const MACS: [[u8; 6]; 5] = [A, B, C, frame::BROADCAST, [1, 0, 0x5e, 0, 0, 1]];
+
+fn build(setup: &[PortSetup], params: &BridgeParams) -> (Vpp, Vec<u32>) {
+    let mut vpp = model();
+    let shgs: Vec<u8> = setup.iter().map(|p| p.shg).collect();
+    let sw = bridged(&mut vpp, 4, params.clone(), &shgs);
+    for (p, s) in setup.iter().zip(&sw) {
+        if let Some(vlan) = p.access {
+            access(&mut vpp, *s, vlan);
+        }
+        vpp.set_admin(*s, p.admin_up).unwrap();
+        vpp.interfaces.get_mut(s).unwrap().link_up = p.link_up;
+    }
+    (vpp, sw)
+}
+
+fn make_frame(&(_, dst, src, tag, len): &FrameSpec) -> Vec<u8> {
+    let mut f = eth(MACS[dst], MACS[src]);
+    if let Some(tag) = tag {
+        f = frame::push_vlan(&f, tag);
+    }
+    f.truncate(len);
+    f
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+    /// The burst path decides exactly what the frame-by-frame path does: the same frames
+    /// out of the same ports in the same order, the same counters, the same learned MACs.
+    #[test]
+    fn a_burst_is_forwarded_as_its_frames_one_by_one(
+        setup in proptest::collection::vec(port_setup(), 2..5),
+        learn in proptest::bool::ANY,
+        flood in proptest::bool::ANY,
+        uu_flood in proptest::bool::ANY,
+        frames in proptest::collection::vec(
+            (0usize..5, 0usize..5, 0usize..5, proptest::option::of(prop::sample::select(vec![100u16, 200, 300])), prop::sample::select(vec![10usize, 13, 14, 60, 200])),
+            1..40,
+        ),
+        burst_len in 1usize..8,
+    ) {
+        let params = BridgeParams { learn, flood, uu_flood, forward: true, ..BridgeParams::default() };
+        let (mut one, sw) = build(&setup, &params);
+        let (mut many, _) = build(&setup, &params);
+        let pings = Pings::default();
+        let now = Instant::now();
+        let frames: Vec<FrameSpec> = frames.into_iter().map(|(p, d, s, t, l)| (p % sw.len(), d, s, t, l)).collect();
+        let mut want = Vec::new();
+        let mut got = Vec::new();
+        // Consecutive frames from one port make a burst, at most burst_len long.
+        for chunk in frames.chunk_by(|a, b| a.0 == b.0) {
+            for part in chunk.chunks(burst_len) {
+                let ingress = sw[part[0].0];
+                for spec in part {
+                    want.extend(input_at(&mut one, ingress, make_frame(spec), &pings, now));
+                }
+                let burst: Burst = part.iter().map(make_frame).collect::<Vec<_>>().iter().map(Vec::as_slice).collect();
+                let mut out = Egress::new();
+                input_burst(&mut many, ingress, 0, &burst, &pings, now, &mut out);
+                got.extend(out.into_iter().map(|(p, payload)| match payload {
+                    Payload::Received { burst: 0, frame } => (p, burst.get(frame).to_vec()),
+                    Payload::Received { .. } => panic!("refers to another burst"),
+                    Payload::Made(f) => (p, f),
+                }));
+            }
+        }
+        proptest::prop_assert_eq!(got, want);
+        for s in &sw {
+            proptest::prop_assert_eq!(many.interfaces[s].counters, one.interfaces[s].counters, "counters of {}", s);
+        }
+        proptest::prop_assert_eq!(&many.l2fib, &one.l2fib);
+    }
 }

@@ -24,9 +24,11 @@ pub fn is_group(mac: &[u8; 6]) -> bool {
     mac[0] & 1 == 1
 }
 
-/// The VLAN id of a single-tagged frame.
+/// The VLAN id of a single-tagged frame (one too short to hold the tag and the inner
+/// ethertype has none).
 pub fn vlan(f: &[u8]) -> Option<u16> {
-    (ethertype(f)? == ETH_VLAN).then(|| u16::from_be_bytes([f[14], f[15]]) & 0x0fff)
+    let tci = f.get(14..18)?;
+    (ethertype(f)? == ETH_VLAN).then(|| u16::from_be_bytes([tci[0], tci[1]]) & 0x0fff)
 }
 
 pub fn push_vlan(f: &[u8], id: u16) -> Vec<u8> {
@@ -209,6 +211,15 @@ mod tests {
             let _ = parse_echo(&bytes);
             let _ = parse_arp(&bytes);
             let _ = vlan(&bytes);
+        }
+    }
+
+    #[test]
+    fn a_tagged_frame_cut_short_has_no_vlan() {
+        let tagged = push_vlan(&[0u8; 60], 100);
+        assert_eq!(vlan(&tagged), Some(100));
+        for len in 0..18 {
+            assert_eq!(vlan(&tagged[..len]), None, "{len} bytes");
         }
     }
 

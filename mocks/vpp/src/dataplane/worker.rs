@@ -14,11 +14,13 @@ use std::time::{Duration, Instant};
 
 use memif::eventfd::EventFd;
 use memif::{
-    Connection, Event, MasterConfig, MasterSocket, Mode, PeerInfo, Slave, SlaveConfig, SocketAddr,
+    Burst, Connection, Event, MasterConfig, MasterSocket, Mode, PeerInfo, Slave, SlaveConfig,
+    SocketAddr,
 };
 
 use super::epoll::{Epoll, Registered};
-use super::{forward, Command, MemifSpec, Pings, SYSCALL_ERROR_4, VALUE_EXIST};
+use super::forward::{self, Egress, Payload};
+use super::{Command, MemifSpec, Pings, SYSCALL_ERROR_4, VALUE_EXIST};
 use crate::model::{Device, Vpp};
 
 /// First retry of a slave whose master is not there yet; doubled up to [`RETRY_MAX`].
@@ -34,6 +36,8 @@ const IDLE: Duration = Duration::from_millis(200);
 const SPIN: Duration = Duration::from_micros(200);
 /// Events taken per epoll_wait; more stay ready for the next one.
 const EVENTS: usize = 64;
+/// Frames taken from one receive queue per look; more wait for the next round.
+const BURST: usize = 256;
 
 /// (egress sw_if_index, frame)
 type Frames = Vec<(u32, Vec<u8>)>;
@@ -125,6 +129,10 @@ pub(super) struct Worker {
     ready: Vec<u32>,
     /// Ports polled while traffic flows, each once.
     hot: Vec<u32>,
+    /// This round's received frames: (ingress sw_if_index, frames).
+    inbound: Vec<(u32, Burst)>,
+    /// Emptied bursts, kept for their memory.
+    spare: Vec<Burst>,
     /// When a slave is due for a connection attempt (stale entries are skipped).
     retries: BinaryHeap<Reverse<(Instant, u32)>>,
     last_age_scan: Instant,
@@ -179,6 +187,8 @@ impl Worker {
             ports: Vec::new(),
             ready: Vec::new(),
             hot: Vec::new(),
+            inbound: Vec::new(),
+            spare: Vec::new(),
             retries: BinaryHeap::new(),
             last_age_scan: Instant::now(),
         })
@@ -205,15 +215,14 @@ impl Worker {
             let mut outgoing = Vec::new();
             self.commands(&mut outgoing);
             self.retry_slaves();
-            let mut received = Vec::new();
-            self.receive(&mut received);
-            if received.is_empty() && !self.hot.is_empty() {
+            self.receive();
+            if self.inbound.is_empty() && !self.hot.is_empty() {
                 // Polling with nothing to do: let other threads on this CPU (a peer on the
                 // same machine, say) run first.
                 std::thread::yield_now();
             }
             let age = self.last_age_scan.elapsed() >= AGE_SCAN;
-            if age || !links.is_empty() || !received.is_empty() || !outgoing.is_empty() {
+            if age || !links.is_empty() || !self.inbound.is_empty() || !outgoing.is_empty() {
                 let mut vpp = self.lock(&model, &mut outgoing);
                 if age {
                     forward::age(&mut vpp, Instant::now());
@@ -222,15 +231,16 @@ impl Worker {
                 for (sw, peer) in links {
                     link(&mut vpp, sw, peer);
                 }
-                let mut out = forward::transmit(&mut vpp, outgoing);
+                let mut out: Egress = forward::transmit(&mut vpp, outgoing)
+                    .into_iter()
+                    .map(|(sw, f)| (sw, Payload::Made(f)))
+                    .collect();
                 let now = Instant::now();
-                for (sw, f) in received {
-                    out.extend(forward::input_at(&mut vpp, sw, f, &self.pings, now));
+                for (b, (sw, frames)) in self.inbound.iter().enumerate() {
+                    forward::input_burst(&mut vpp, *sw, b, frames, &self.pings, now, &mut out);
                 }
                 drop(vpp);
-                for (sw, f) in out {
-                    self.transmit(sw, &f);
-                }
+                self.send_out(out);
             }
         }
     }
@@ -608,7 +618,7 @@ impl Worker {
 
     /// Frames from ports whose interrupt fired and from polled ports. A port that got
     /// frames is polled with its interrupts masked until it has had none for [`SPIN`].
-    fn receive(&mut self, received: &mut Frames) {
+    fn receive(&mut self) {
         let now = Instant::now();
         for sw in std::mem::take(&mut self.ready) {
             let Some(p) = self.port(sw) else {
@@ -617,13 +627,13 @@ impl Worker {
             p.ready = false;
             let hot = p.hot.is_some();
             // Also resets the interrupt (a hot port may have one left from before masking).
-            if self.drain(sw, received, false) > 0 && !hot {
+            if self.drain(sw, false) > 0 && !hot {
                 self.heat(sw, now);
             }
         }
         let mut hot = std::mem::take(&mut self.hot);
         hot.retain(|&sw| {
-            if self.drain(sw, received, true) > 0 {
+            if self.drain(sw, true) > 0 {
                 return self.port(sw).map(|p| p.hot = Some(now)).is_some();
             }
             let Some(since) = self.port(sw).and_then(|p| p.hot) else {
@@ -636,7 +646,7 @@ impl Worker {
             if let Some(c) = self.connection(sw) {
                 c.mask_rx_interrupts(false);
             }
-            if self.drain(sw, received, false) > 0 {
+            if self.drain(sw, false) > 0 {
                 if let Some(c) = self.connection(sw) {
                     c.mask_rx_interrupts(true);
                 }
@@ -663,31 +673,59 @@ impl Worker {
         }
     }
 
-    /// Takes every frame waiting on a port; how many. `polled`: only look at the rings
-    /// (no system call when they are empty) instead of also resetting the interrupts.
-    fn drain(&mut self, sw: u32, received: &mut Frames, polled: bool) -> usize {
+    /// Takes up to [`BURST`] frames from each of a port's queues into this round's
+    /// bursts; how many. `polled`: only look at the rings (no system call when they are
+    /// empty) instead of also resetting the interrupts.
+    fn drain(&mut self, sw: u32, polled: bool) -> usize {
+        let mut frames = self.spare.pop().unwrap_or_default();
         let Some(conn) = self.connection(sw) else {
+            self.spare.push(frames);
             return 0;
         };
-        let before = received.len();
         for q in 0..conn.num_rx_queues() {
             if polled && !conn.rx_pending(q) {
                 continue;
             }
-            while let Ok(Some(f)) = conn.recv(q) {
-                received.push((sw, f));
+            if let Err(e) = conn.recv_burst(q, &mut frames, BURST) {
+                tracing::debug!("rx on {sw}: {e}");
             }
         }
-        received.len() - before
+        let n = frames.len();
+        if n > 0 {
+            self.inbound.push((sw, frames));
+        } else {
+            self.spare.push(frames);
+        }
+        n
     }
 
-    fn transmit(&mut self, sw: u32, f: &[u8]) {
-        let Some(conn) = self.connection(sw) else {
-            return;
-        };
-        if let Err(e) = conn.send(0, f) {
-            tracing::debug!("tx on {sw}: {e}");
+    /// Sends what forwarding decided: the frames for one port as one burst, in the order
+    /// they were decided. Then this round's bursts are emptied for reuse.
+    fn send_out(&mut self, mut out: Egress) {
+        out.sort_by_key(|(sw, _)| *sw);
+        let mut inbound = std::mem::take(&mut self.inbound);
+        for run in out.chunk_by(|a, b| a.0 == b.0) {
+            let sw = run[0].0;
+            let Some(conn) = self.connection(sw) else {
+                continue;
+            };
+            let frames = run.iter().map(|(_, p)| match p {
+                Payload::Received { burst, frame } => inbound[*burst].1.get(*frame),
+                Payload::Made(f) => f.as_slice(),
+            });
+            match conn.send_burst(0, frames) {
+                Ok(sent) if sent < run.len() => {
+                    tracing::trace!("tx on {sw}: ring full, {} dropped", run.len() - sent)
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!("tx on {sw}: {e}"),
+            }
         }
+        for (_, mut frames) in inbound.drain(..) {
+            frames.clear();
+            self.spare.push(frames);
+        }
+        self.inbound = inbound;
     }
 }
 
