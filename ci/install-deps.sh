@@ -9,6 +9,8 @@
 #     for vhost-user ports) and ovs-vsctl, for the OVS engine and mock-ovsdb tests
 #   - vpp-papi (PyPI): VPP's official Python client, proves mock-vpp wire-compatible
 #   - cargo-fuzz (crates.io): runs the fuzz targets in harness/fuzz
+#   - the x86_64-unknown-linux-musl standard library (rustup): the statically linked
+#     binaries (the pod image's, and the plugin as the bench execs it)
 set -euo pipefail
 
 apt_packages=(containernetworking-plugins golang-go golang-github-appc-cni-dev iproute2 dpdk dpdk-dev openvswitch-switch openvswitch-switch-dpdk)
@@ -34,4 +36,11 @@ fi
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     echo "ci/install-deps.sh: cargo install cargo-fuzz" >&2
     cargo install -q --locked cargo-fuzz
+fi
+
+# The musl target: static binaries for the pod image and the bench (harness/src/images.rs).
+musl=x86_64-unknown-linux-musl
+if ! rustup target list --installed 2>/dev/null | grep -qx "$musl"; then
+    echo "ci/install-deps.sh: rustup target add $musl" >&2
+    rustup target add "$musl"
 fi

@@ -192,38 +192,49 @@ pub fn run(quick: bool) -> Result<BenchReport> {
     dynamic.pairs("w", 5, &conf)?;
     let (adds, dels) = dynamic.pairs("d", n, &conf)?;
     rows.push(row(
-        "mock-vpp ADD, no IPAM, dynamically linked build",
+        "mock-vpp ADD, no IPAM, glibc dynamically linked build",
         &adds,
     ));
     rows.push(row(
-        "mock-vpp DEL, no IPAM, dynamically linked build",
+        "mock-vpp DEL, no IPAM, glibc dynamically linked build",
         &dels,
     ));
     drop(dynamic);
 
+    // Scale: one mock-vpp per (shape, number of attachments already there), filled first,
+    // then measured in turns (one ADD+DEL on each in every round) so that whatever else
+    // the machine does in the meantime weighs on every bed alike.
+    let mut beds = Vec::new();
     for (many_bridges, shape) in [(false, "one bridge"), (true, "one bridge each")] {
-        let bed = Bed::new(&plugin)?;
-        let mut base = 0;
         for &existing in scale {
-            while base < existing {
-                let bridge = if many_bridges { 100 + base as u32 } else { 4 };
-                bed.run("ADD", &format!("s{base:08x}"), &bed.conf(false, bridge))?;
-                base += 1;
+            let bed = Bed::new(&plugin)?;
+            for k in 0..existing {
+                let bridge = if many_bridges { 100 + k as u32 } else { 4 };
+                bed.run("ADD", &format!("s{k:08x}"), &bed.conf(false, bridge))?;
             }
             let conf = bed.conf(false, 4);
-            let (adds, _) = bed.pairs(&format!("x{existing}"), n.min(100), &conf)?;
-            rows.push(row(
-                &format!("ADD, {existing} attachments on the host ({shape})"),
-                &adds,
-            ));
+            bed.pairs("w", 5, &conf)?;
+            let case = format!("ADD, {existing} attachments on the host ({shape})");
+            beds.push((case, bed, conf, Vec::new()));
         }
-        if !quick && !many_bridges {
+    }
+    for i in 0..n {
+        for (_, bed, conf, adds) in &mut beds {
+            let id = format!("x{i:08x}");
+            adds.push(bed.run("ADD", &id, conf)?);
+            bed.run("DEL", &id, conf)?;
+        }
+    }
+    for (case, bed, _, adds) in &beds {
+        rows.push(row(case, adds));
+        if !quick && case.ends_with("1000 attachments on the host (one bridge)") {
             notes.push(format!(
-                "mock-vpp RSS with {base} interfaces: {} KiB",
+                "mock-vpp RSS with 1000 interfaces: {} KiB",
                 rss_kib(bed.mock.pid())
             ));
         }
     }
+    drop(beds);
 
     ovs_rows(&plugin, n.min(100), &mut rows, &mut notes);
 
@@ -253,6 +264,9 @@ pub fn run(quick: bool) -> Result<BenchReport> {
     ));
     Ok(BenchReport { rows, notes })
 }
+
+/// How long ovs-vswitchd is left alone, untimed, after a port's socket file is gone.
+const SETTLE: Duration = Duration::from_millis(20);
 
 /// The ovs-dpdk engine on mock-ovsdb, and on a real OVS-DPDK side by side with the
 /// original plugin's `ovs-vsctl` sequence (interleaved, same server, same run).
@@ -286,6 +300,22 @@ fn ovs_rows(plugin: &Path, n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String
             "br-bench",
             "datapath_type=netdev",
         ])?;
+        // On a real OVS, each timed sequence starts with ovs-vswitchd idle. A removed
+        // vhost-user port is torn down after ovs-vswitchd reports the change applied
+        // (`cur_cfg`), and that work would land on whatever runs next; so wait, untimed,
+        // for an ovs-vsctl change to be applied, for the port's socket file to be gone, and
+        // a little more.
+        let settle = |port: &str| {
+            if compare {
+                let _ = ovs.vsctl(&["set", "Open_vSwitch", ".", "external_ids:bench=settle"]);
+                let socket = ovs.socket().with_file_name(port);
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while socket.exists() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                std::thread::sleep(SETTLE);
+            }
+        };
         let (mut adds, mut dels, mut ours, mut theirs) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for i in 0..n {
@@ -304,6 +334,7 @@ fn ovs_rows(plugin: &Path, n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String
                     Err(Error::Check(format!("{command}: {out}")))
                 }
             };
+            let port = format!("{}-net1", &id[..12]);
             let start = Instant::now();
             let a = call("ADD")?;
             let d = call("DEL")?;
@@ -313,8 +344,10 @@ fn ovs_rows(plugin: &Path, n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String
             });
             adds.push(a);
             dels.push(d);
+            settle(&port);
             if compare {
-                theirs.push(original_sequence(ovs, &format!("{}-net1", &id[..12]))?);
+                theirs.push(original_sequence(ovs, &port)?);
+                settle(&port);
             }
         }
         rows.push(row(&format!("{tag} ADD, no IPAM"), &adds));
@@ -338,6 +371,7 @@ fn ovs_rows(plugin: &Path, n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String
                     }
                     into.push(sample);
                 }
+                settle(&format!("{}-net1", &id[..12]));
             }
             rows.push(row(&format!("{tag} ADD, host-local"), &adds));
             rows.push(row(&format!("{tag} DEL, host-local"), &dels));
@@ -369,11 +403,13 @@ fn ovs_rows(plugin: &Path, n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String
         }
         Err(e) => notes.push(format!("mock-ovsdb not started: {e}")),
     }
+    // PMD threads poll without sleeping, OVS's default and how OVS-DPDK runs on a node
+    // (ci/start-ovs.sh lets them sleep by default, to leave shared CI machines' CPUs alone;
+    // sleeping PMDs delay every port change by up to their sleep time).
     let dir = tempfile::Builder::new().prefix("br").tempdir_in("/tmp");
-    match dir
-        .map_err(Error::from)
-        .and_then(|d| OvsServer::real(&d.path().join("o")).map(|o| (d, o)))
-    {
+    match dir.map_err(Error::from).and_then(|d| {
+        OvsServer::real_with(&d.path().join("o"), &[("OVS_PMD_MAXSLEEP", "0")]).map(|o| (d, o))
+    }) {
         Ok((_d, ovs)) => {
             if let Err(e) = run(&ovs, "real OVS-DPDK", rows, true, notes) {
                 notes.push(format!("real OVS rows failed: {e}"));
