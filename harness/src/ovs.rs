@@ -51,18 +51,11 @@ impl OvsServer {
     /// namespace clash (each makes the tap `ovs-netdev`), so this one works whatever
     /// other OVS runs on the machine.
     pub fn real(dir: &Path) -> Result<OvsServer> {
-        OvsServer::real_with(dir, &[])
-    }
-
-    /// [`OvsServer::real`] with environment settings for `ci/start-ovs.sh` (e.g.
-    /// `OVS_PMD_MAXSLEEP`).
-    pub fn real_with(dir: &Path, env: &[(&str, &str)]) -> Result<OvsServer> {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let out = Command::new(script())
             .args(["--netns", &format!("usrsp-ovs{}-{n}", std::process::id())])
             .arg(dir)
-            .envs(env.iter().copied())
             .output()
             .map_err(|e| Error::Spawn("ci/start-ovs.sh".into(), e))?;
         if !out.status.success() {
