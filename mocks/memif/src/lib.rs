@@ -75,6 +75,7 @@ pub mod control;
 mod error;
 pub mod eventfd;
 mod interface;
+mod lifecycle;
 mod master;
 mod master_socket;
 pub mod msg;

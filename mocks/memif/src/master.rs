@@ -1,14 +1,15 @@
 //! One master (server) interface: takes one slave at a time, checks what it announces, and maps
 //! the memory it hands over. Driven by its [`crate::MasterSocket`].
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::sync::Arc;
 
 use crate::connection::{send_disconnect, Connection, Role};
 use crate::control::{ControlSocket, Received};
 use crate::error::{Error, Result};
 use crate::eventfd::EventFd;
-use crate::interface::{Event, MasterConfig, PeerInfo, RxMode, Stats};
+use crate::interface::{Event, MasterConfig, PeerInfo};
+use crate::lifecycle::{connection_methods, Handshake, Lifecycle, State};
 use crate::msg::{Init, Message};
 use crate::queue::Queue;
 use crate::region::Region;
@@ -22,17 +23,7 @@ pub(crate) const MAX_RING: u16 = 255;
 #[derive(Debug)]
 pub struct Master {
     config: MasterConfig,
-    state: State,
-    last_reason: Option<String>,
-    /// Bumped on every change of peer; see [`Master::generation`].
-    generation: u64,
-}
-
-#[derive(Debug)]
-enum State {
-    Idle,
-    Handshake(Box<Setup>),
-    Connected(Connection),
+    life: Lifecycle<Setup>,
 }
 
 /// What the slave has announced so far.
@@ -43,6 +34,12 @@ struct Setup {
     regions: Vec<(OwnedFd, u64)>,
     s2m: Vec<RingOffer>,
     m2s: Vec<RingOffer>,
+}
+
+impl Handshake for Setup {
+    fn socket(&self) -> &ControlSocket {
+        &self.sock
+    }
 }
 
 #[derive(Debug)]
@@ -63,32 +60,11 @@ impl Master {
     pub(crate) fn new(config: MasterConfig) -> Master {
         Master {
             config,
-            state: State::Idle,
-            last_reason: None,
-            generation: 0,
+            life: Lifecycle::new(),
         }
     }
 
-    fn set_state(&mut self, state: State) {
-        self.state = state;
-        self.generation += 1;
-    }
-
-    /// Changes whenever a peer attaches, connects or leaves, that is whenever
-    /// [`Master::control_fd`] and the connection's interrupt eventfds may have become other
-    /// descriptors. An event loop that registers them once (epoll) re-registers on a change.
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-
-    /// The control socket of the attached peer (handshaking or connected).
-    pub fn control_fd(&self) -> Option<RawFd> {
-        match &self.state {
-            State::Idle => None,
-            State::Handshake(s) => Some(s.sock.as_raw_fd()),
-            State::Connected(c) => Some(c.control_fd()),
-        }
-    }
+    connection_methods!();
 
     /// The id slaves ask for in INIT.
     pub fn id(&self) -> u32 {
@@ -100,82 +76,18 @@ impl Master {
         &self.config
     }
 
-    /// True once CONNECTED was sent, until the connection ends.
-    pub fn is_connected(&self) -> bool {
-        matches!(self.state, State::Connected(_))
-    }
-
-    /// True while a slave is attached (handshaking or connected).
-    pub fn is_busy(&self) -> bool {
-        !matches!(self.state, State::Idle)
-    }
-
-    /// The live connection, if any.
-    pub fn connection(&self) -> Option<&Connection> {
-        match &self.state {
-            State::Connected(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    /// The live connection, if any, to move packets on any queue.
-    pub fn connection_mut(&mut self) -> Option<&mut Connection> {
-        match &mut self.state {
-            State::Connected(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    /// Sends a frame on queue 0 (M2S ring 0).
-    pub fn send(&mut self, frame: &[u8]) -> Result<()> {
-        self.connection_mut()
-            .ok_or(Error::NotConnected)?
-            .send(0, frame)
-    }
-
-    /// Takes a frame from queue 0 (S2M ring 0), `None` when empty.
-    pub fn recv(&mut self) -> Result<Option<Vec<u8>>> {
-        self.connection_mut().ok_or(Error::NotConnected)?.recv(0)
-    }
-
-    /// Counters of the live connection.
-    pub fn stats(&self) -> Option<Stats> {
-        self.connection().map(Connection::stats)
-    }
-
-    /// Changes the receive mode now and for later connections.
-    pub fn set_rx_mode(&mut self, mode: RxMode) {
-        self.config.rx_mode = mode;
-        if let Some(c) = self.connection_mut() {
-            c.set_rx_mode(mode);
-        }
-    }
-
-    /// Why the last connection ended (peer's DISCONNECT reason, or the local one).
-    pub fn last_disconnect_reason(&self) -> Option<&str> {
-        self.last_reason.as_deref()
-    }
-
     /// Sends DISCONNECT with `reason` and drops the connection (memory is unmapped). Returns
     /// false when there was nothing to disconnect.
     pub fn disconnect(&mut self, reason: &str) -> bool {
-        match std::mem::replace(&mut self.state, State::Idle) {
-            State::Idle => return false,
-            State::Handshake(setup) => send_disconnect(&setup.sock, reason),
-            State::Connected(conn) => conn.say_goodbye(reason),
+        let was = self.life.disconnect(reason);
+        if was {
+            tracing::info!(id = self.config.id, reason, "memif master disconnected");
         }
-        self.generation += 1;
-        tracing::info!(id = self.config.id, reason, "memif master disconnected");
-        self.last_reason = Some(reason.to_owned());
-        true
+        was
     }
 
     pub(crate) fn poll_fds(&self, out: &mut Vec<RawFd>) {
-        match &self.state {
-            State::Idle => {}
-            State::Handshake(s) => out.push(s.sock.as_raw_fd()),
-            State::Connected(c) => c.poll_fds(out),
-        }
+        self.life.poll_fds(out);
     }
 
     /// Checks the parts of INIT that belong to this interface; on success answers ACK.
@@ -199,7 +111,7 @@ impl Master {
             return Err((sock, e.into_reason()));
         }
         tracing::debug!(id = self.config.id, peer = %init.name, "memif slave attached");
-        self.set_state(State::Handshake(Box::new(Setup {
+        self.life.set(State::Handshake(Box::new(Setup {
             sock,
             peer: PeerInfo {
                 app_name: init.name,
@@ -213,16 +125,16 @@ impl Master {
     }
 
     pub(crate) fn process_control(&mut self, events: &mut Vec<Event>) {
-        match std::mem::replace(&mut self.state, State::Idle) {
+        match self.life.take() {
             State::Idle => {}
             State::Connected(mut conn) => match conn.read_control() {
-                None => self.state = State::Connected(conn),
+                None => self.life.put_back(State::Connected(conn)),
                 Some(reason) => events.push(self.ended(reason)),
             },
             State::Handshake(mut setup) => loop {
                 let step = match setup.sock.recv() {
                     Ok(None) => {
-                        self.state = State::Handshake(setup);
+                        self.life.put_back(State::Handshake(setup));
                         return;
                     }
                     Ok(Some(Received {
@@ -243,7 +155,7 @@ impl Master {
                 match result {
                     Ok(conn) => {
                         tracing::info!(id = self.config.id, peer = ?conn.peer(), "memif master connected");
-                        self.set_state(State::Connected(conn));
+                        self.life.set(State::Connected(conn));
                         events.push(Event::Connected { id: self.config.id });
                     }
                     Err((sock, reason)) => {
@@ -318,8 +230,7 @@ impl Master {
 
     fn ended(&mut self, reason: String) -> Event {
         tracing::info!(id = self.config.id, %reason, "memif master connection ended");
-        self.set_state(State::Idle);
-        self.last_reason = Some(reason.clone());
+        self.life.ended(&reason);
         Event::Disconnected {
             id: self.config.id,
             reason,

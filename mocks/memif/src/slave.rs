@@ -7,14 +7,15 @@
 //! ~3 s). [`Slave::connect_with_retry`] does that in a loop.
 
 use std::collections::VecDeque;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use crate::connection::{send_disconnect, Connection, Role};
 use crate::control::{ControlSocket, SocketAddr};
 use crate::error::{Error, Result};
 use crate::eventfd::EventFd;
-use crate::interface::{Event, PeerInfo, RxMode, SlaveConfig, Stats};
+use crate::interface::{Event, PeerInfo, SlaveConfig};
+use crate::lifecycle::{connection_methods, Lifecycle, State};
 use crate::msg::{AddRegion, AddRing, Hello, Init, Message, VERSION};
 use crate::queue::{Queue, SlaveBuffers};
 use crate::ring::{CopyLayout, Direction, Ring};
@@ -26,17 +27,7 @@ use crate::sys::poll_readable;
 pub struct Slave {
     addr: SocketAddr,
     config: SlaveConfig,
-    state: State,
-    last_reason: Option<String>,
-    /// Bumped on every change of state; see [`Slave::generation`].
-    generation: u64,
-}
-
-#[derive(Debug)]
-enum State {
-    Idle,
-    Handshake(Box<Setup>),
-    Connected(Connection),
+    life: Lifecycle<Setup>,
 }
 
 impl Slave {
@@ -46,33 +37,11 @@ impl Slave {
         Ok(Slave {
             addr,
             config,
-            state: State::Idle,
-            last_reason: None,
-            generation: 0,
+            life: Lifecycle::new(),
         })
     }
 
-    fn set_state(&mut self, state: State) {
-        self.state = state;
-        self.generation += 1;
-    }
-
-    /// Changes whenever the slave starts connecting, connects or disconnects, that is
-    /// whenever [`Slave::control_fd`] and the connection's interrupt eventfds may have become
-    /// other descriptors. An event loop that registers them once (epoll) re-registers on a
-    /// change.
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-
-    /// The control socket while connecting or connected.
-    pub fn control_fd(&self) -> Option<RawFd> {
-        match &self.state {
-            State::Idle => None,
-            State::Handshake(s) => Some(s.sock.as_raw_fd()),
-            State::Connected(c) => Some(c.control_fd()),
-        }
-    }
+    connection_methods!();
 
     /// The master's socket.
     pub fn addr(&self) -> &SocketAddr {
@@ -84,16 +53,6 @@ impl Slave {
         &self.config
     }
 
-    /// True once CONNECTED arrived, until the connection ends.
-    pub fn is_connected(&self) -> bool {
-        matches!(self.state, State::Connected(_))
-    }
-
-    /// True while connecting or connected.
-    pub fn is_busy(&self) -> bool {
-        !matches!(self.state, State::Idle)
-    }
-
     /// Opens the control socket; the handshake then advances in [`Slave::process`]. Fails at
     /// once when nobody listens. Does nothing when already busy.
     pub fn start(&mut self) -> Result<()> {
@@ -102,7 +61,7 @@ impl Slave {
         }
         let sock = ControlSocket::connect(&self.addr)?;
         tracing::debug!(socket = %self.addr, id = self.config.id, "memif slave connecting");
-        self.set_state(State::Handshake(Box::new(Setup {
+        self.life.set(State::Handshake(Box::new(Setup {
             sock,
             peer: PeerInfo::default(),
             memory: None,
@@ -153,11 +112,7 @@ impl Slave {
     /// Descriptors whose readability means [`Slave::process`] (or a receive) has work.
     pub fn poll_fds(&self) -> Vec<RawFd> {
         let mut fds = Vec::new();
-        match &self.state {
-            State::Idle => {}
-            State::Handshake(s) => fds.push(s.sock.as_raw_fd()),
-            State::Connected(c) => c.poll_fds(&mut fds),
-        }
+        self.life.poll_fds(&mut fds);
         fds
     }
 
@@ -174,16 +129,16 @@ impl Slave {
     /// Handles every control message that is ready, without blocking.
     pub fn process(&mut self) -> Vec<Event> {
         let mut events = Vec::new();
-        match std::mem::replace(&mut self.state, State::Idle) {
+        match self.life.take() {
             State::Idle => {}
             State::Connected(mut conn) => match conn.read_control() {
-                None => self.state = State::Connected(conn),
+                None => self.life.put_back(State::Connected(conn)),
                 Some(reason) => events.push(self.ended(reason)),
             },
             State::Handshake(mut setup) => loop {
                 let received = match setup.sock.recv() {
                     Ok(None) => {
-                        self.state = State::Handshake(setup);
+                        self.life.put_back(State::Handshake(setup));
                         break;
                     }
                     Ok(Some(r)) => r.msg,
@@ -201,7 +156,7 @@ impl Slave {
                     Ok(true) => match self.finish(*setup) {
                         Ok(conn) => {
                             tracing::info!(id = self.config.id, peer = ?conn.peer(), "memif slave connected");
-                            self.set_state(State::Connected(conn));
+                            self.life.set(State::Connected(conn));
                             events.push(Event::Connected { id: self.config.id });
                         }
                         Err((sock, reason)) => events.push(self.fail(&sock, reason)),
@@ -331,71 +286,17 @@ impl Slave {
 
     fn ended(&mut self, reason: String) -> Event {
         tracing::info!(id = self.config.id, %reason, "memif slave connection ended");
-        self.set_state(State::Idle);
-        self.last_reason = Some(reason.clone());
+        self.life.ended(&reason);
         Event::Disconnected {
             id: self.config.id,
             reason,
         }
     }
 
-    /// The live connection, if any.
-    pub fn connection(&self) -> Option<&Connection> {
-        match &self.state {
-            State::Connected(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    /// The live connection, if any, to move packets on any queue.
-    pub fn connection_mut(&mut self) -> Option<&mut Connection> {
-        match &mut self.state {
-            State::Connected(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    /// Sends a frame on queue 0 (S2M ring 0).
-    pub fn send(&mut self, frame: &[u8]) -> Result<()> {
-        self.connection_mut()
-            .ok_or(Error::NotConnected)?
-            .send(0, frame)
-    }
-
-    /// Takes a frame from queue 0 (M2S ring 0), `None` when empty; refills the ring.
-    pub fn recv(&mut self) -> Result<Option<Vec<u8>>> {
-        self.connection_mut().ok_or(Error::NotConnected)?.recv(0)
-    }
-
-    /// Counters of the live connection.
-    pub fn stats(&self) -> Option<Stats> {
-        self.connection().map(Connection::stats)
-    }
-
-    /// Changes the receive mode now and for later connections.
-    pub fn set_rx_mode(&mut self, mode: RxMode) {
-        self.config.rx_mode = mode;
-        if let Some(c) = self.connection_mut() {
-            c.set_rx_mode(mode);
-        }
-    }
-
-    /// Why the last connection ended (master's DISCONNECT reason, or the local one).
-    pub fn last_disconnect_reason(&self) -> Option<&str> {
-        self.last_reason.as_deref()
-    }
-
     /// Sends DISCONNECT with `reason` and tears down (unmaps, closes fds). Returns false when
     /// there was nothing to disconnect.
     pub fn disconnect(&mut self, reason: &str) -> bool {
-        match std::mem::replace(&mut self.state, State::Idle) {
-            State::Idle => return false,
-            State::Handshake(setup) => send_disconnect(&setup.sock, reason),
-            State::Connected(conn) => conn.say_goodbye(reason),
-        }
-        self.generation += 1;
-        self.last_reason = Some(reason.to_owned());
-        true
+        self.life.disconnect(reason)
     }
 }
 

@@ -92,3 +92,9 @@ pub(crate) fn create_memory(layout: CopyLayout, rx_mode: RxMode) -> Result<Memor
         m2s,
     })
 }
+
+impl crate::lifecycle::Handshake for Setup {
+    fn socket(&self) -> &ControlSocket {
+        &self.sock
+    }
+}

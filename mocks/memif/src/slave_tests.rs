@@ -1,5 +1,6 @@
 //! The slave's handshake, driven by a hand-written master.
 
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
