@@ -17,7 +17,7 @@ use ovsdb::stream::JsonStream;
 use serde_json::json;
 
 use crate::db_file::DbFile;
-use crate::faults::{Action, Faults};
+use crate::faults::{Action, ErrorText, Faults};
 use crate::methods::Session;
 use crate::schema::Schema;
 use crate::state::State;
@@ -229,7 +229,7 @@ fn serve_client(
                             send(&reply);
                         }
                     }
-                    Some(Action::Fail(error)) => {
+                    Some(Action::Fail(ErrorText(error))) => {
                         tracing::warn!("fault: failing {method}");
                         send(&if method == "transact" {
                             let result = json!([{"error": error, "details": "injected by mock-ovsdb --fault"}]);

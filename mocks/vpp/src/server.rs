@@ -19,7 +19,7 @@ use vpp_api::wire::{Counted, FixedString};
 use vpp_api::MessageTable;
 
 use crate::clients::{self, Clients, Sender};
-use crate::faults::{bare_name, refusal, Action, Faults};
+use crate::faults::{bare_name, refusal, Action, Faults, Retval};
 use crate::handlers::{message_table, Responder};
 use crate::model::Vpp;
 
@@ -198,7 +198,7 @@ fn serve_client(mut reader: UnixStream, shared: &Shared, index: u32) -> io::Resu
         if let Some(action) = fault {
             let name = table.name(id).unwrap_or_default();
             match action {
-                Action::Fail(retval) => {
+                Action::Fail(Retval(retval)) => {
                     tracing::warn!("fault: failing {name} with {retval}");
                     if let Some(r) = refusal(table, name, context_of(&body), retval) {
                         clients::send(&own, &[r])?;
