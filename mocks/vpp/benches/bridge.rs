@@ -133,7 +133,7 @@ impl Size {
                 self.ratio(run).map_or("-".into(), |r| format!("{r:.4}")),
             );
         };
-        mock_row("mock-vpp, blast (retry on RingFull)", &self.blast);
+        mock_row("mock-vpp, blast (retry when full)", &self.blast);
         mock_row("mock-vpp, <= 1 ring in flight", &self.paced);
         let what = "testpmd txonly -> rxonly";
         match &self.testpmd {

@@ -24,10 +24,13 @@ const RECEIVER_MAC: [u8; 6] = [0x02, 0xbe, 0, 0, 0, 0x02];
 const ETHERTYPE: u16 = 0x88b5;
 const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Frames the sender and the receiver move per call, as DPDK applications do.
+const BURST: usize = 32;
+
 /// How the sender paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pacing {
-    /// As fast as its ring takes frames, retrying on RingFull.
+    /// As fast as its ring takes frames (bursts of [`BURST`]), retrying when it is full.
     Blast,
     /// Also holds back while a receive ring's worth of frames is sent but not yet received,
     /// so the bridge never meets a full receive ring and drops nothing.
@@ -204,18 +207,21 @@ fn spawn_sender(
         let limit = in_flight.unwrap_or(u64::MAX);
         let mut sent = 0u64;
         while !c.stop_sending.load(Ordering::Relaxed) {
-            if sent - c.received.load(Ordering::Relaxed).min(sent) >= limit {
+            let room = limit - (sent - c.received.load(Ordering::Relaxed).min(sent)).min(limit);
+            if room == 0 {
                 std::thread::yield_now();
                 continue;
             }
-            match tx.send(&frame) {
-                Ok(()) => {
-                    sent += 1;
+            let burst = room.min(BURST as u64) as usize;
+            let conn = tx.connection_mut().expect("sender connected");
+            match conn.send_burst(0, std::iter::repeat_n(frame.as_slice(), burst)) {
+                Ok(n) => {
+                    sent += n as u64;
                     c.sent.store(sent, Ordering::Relaxed);
-                }
-                Err(memif::Error::RingFull) => {
-                    c.ring_full.fetch_add(1, Ordering::Relaxed);
-                    std::thread::yield_now();
+                    if n < burst {
+                        c.ring_full.fetch_add(1, Ordering::Relaxed);
+                        std::thread::yield_now();
+                    }
                 }
                 Err(e) => panic!("sender: {e}"),
             }
@@ -229,15 +235,16 @@ fn spawn_sender(
 fn spawn_receiver(mut rx: Slave, len: usize, c: Arc<Counters>) -> JoinHandle<()> {
     named("bench-rx", move || {
         let mut received = 0u64;
+        let mut frames = memif::Burst::default();
         while !c.stop_receiving.load(Ordering::Relaxed) {
-            match rx.recv().expect("receiver") {
-                Some(f) if f.len() == len => {
-                    received += 1;
-                    c.received.store(received, Ordering::Relaxed);
-                }
-                Some(_) => {}
-                None => std::thread::yield_now(),
+            frames.clear();
+            let conn = rx.connection_mut().expect("receiver connected");
+            if conn.recv_burst(0, &mut frames, BURST).expect("receiver") == 0 {
+                std::thread::yield_now();
+                continue;
             }
+            received += frames.iter().filter(|f| f.len() == len).count() as u64;
+            c.received.store(received, Ordering::Relaxed);
         }
     })
 }
