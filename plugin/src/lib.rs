@@ -7,6 +7,7 @@
 //! [`commands`] runs the engine, IPAM and [`store`], and [`run`] turns the outcome into
 //! stdout and an exit status. Errors are mapped to CNI codes once, in [`error`].
 
+pub mod arena;
 pub mod cni;
 pub mod commands;
 pub mod container_side;

@@ -2,6 +2,10 @@
 
 use std::io::{Read, Write};
 
+/// Short-lived and small: a bump allocator (see `arena`) with 4 MiB before the system's.
+#[global_allocator]
+static ALLOCATOR: userspace_cni::arena::Arena<{ 4 << 20 }> = userspace_cni::arena::Arena::new();
+
 fn main() {
     let env = userspace_cni::cni::Environment::from_process();
     let mut stdin = Vec::new();
