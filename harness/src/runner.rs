@@ -72,6 +72,13 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
     let dirs = DemoDirs::under(root.path());
     std::fs::create_dir_all(dirs.api_socket.parent().expect("socket dir"))?;
     let mut backend = backend::pick(opts.backend.as_deref(), &run_id)?;
+    if backend.name() == "netns" {
+        // Pods run the workspace's own binaries: build any that are missing now rather
+        // than inside the first timed step that needs one.
+        for (package, bin) in crate::images::POD_BINARIES {
+            crate::bins::binary(package, bin)?;
+        }
+    }
     if backend.name() == "docker" {
         if let Some(d) = backend_as_docker(&*backend) {
             // Always (re)build: cargo and docker only redo what changed.
