@@ -167,6 +167,16 @@ fn leave(vpp: &mut Vpp, burst: &Burst, out: &mut Egress, start: usize) {
     out.truncate(kept);
 }
 
+/// Frames counted as sent on `sw` that its peer's full ring refused: drops, not tx.
+pub fn unsent(vpp: &mut Vpp, sw: u32, frames: u64, bytes: u64) {
+    if let Some(i) = vpp.interfaces.get_mut(&sw) {
+        let c = &mut i.counters;
+        c.tx_packets = c.tx_packets.saturating_sub(frames);
+        c.tx_bytes = c.tx_bytes.saturating_sub(bytes);
+        c.drops += frames;
+    }
+}
+
 /// Counts what leaves, drops what cannot (admin or link down).
 pub fn transmit(vpp: &mut Vpp, out: Out) -> Out {
     out.into_iter()

@@ -133,6 +133,9 @@ pub(super) struct Worker {
     inbound: Vec<(u32, Burst)>,
     /// Emptied bursts, kept for their memory.
     spare: Vec<Burst>,
+    /// Frames counted as sent that found the egress ring full: (sw_if_index, frames,
+    /// bytes), moved from the tx counters to drops under the next model lock.
+    unsent: Vec<(u32, u64, u64)>,
     /// When a slave is due for a connection attempt (stale entries are skipped).
     retries: BinaryHeap<Reverse<(Instant, u32)>>,
     last_age_scan: Instant,
@@ -189,6 +192,7 @@ impl Worker {
             hot: Vec::new(),
             inbound: Vec::new(),
             spare: Vec::new(),
+            unsent: Vec::new(),
             retries: BinaryHeap::new(),
             last_age_scan: Instant::now(),
         })
@@ -222,7 +226,8 @@ impl Worker {
                 std::thread::yield_now();
             }
             let age = self.last_age_scan.elapsed() >= AGE_SCAN;
-            if age || !links.is_empty() || !self.inbound.is_empty() || !outgoing.is_empty() {
+            let busy = !self.inbound.is_empty() || !outgoing.is_empty() || !self.unsent.is_empty();
+            if age || !links.is_empty() || busy {
                 let mut vpp = self.lock(&model, &mut outgoing);
                 if age {
                     forward::age(&mut vpp, Instant::now());
@@ -230,6 +235,9 @@ impl Worker {
                 }
                 for (sw, peer) in links {
                     link(&mut vpp, sw, peer);
+                }
+                for (sw, frames, bytes) in self.unsent.drain(..) {
+                    forward::unsent(&mut vpp, sw, frames, bytes);
                 }
                 let mut out: Egress = forward::transmit(&mut vpp, outgoing)
                     .into_iter()
@@ -709,16 +717,19 @@ impl Worker {
             let Some(conn) = self.connection(sw) else {
                 continue;
             };
-            let frames = run.iter().map(|(_, p)| match p {
-                Payload::Received { burst, frame } => inbound[*burst].1.get(*frame),
-                Payload::Made(f) => f.as_slice(),
+            let frames = run.iter().map(|(_, p)| bytes(p, &inbound));
+            let sent = conn.send_burst(0, frames).unwrap_or_else(|e| {
+                tracing::debug!("tx on {sw}: {e}");
+                0
             });
-            match conn.send_burst(0, frames) {
-                Ok(sent) if sent < run.len() => {
-                    tracing::trace!("tx on {sw}: ring full, {} dropped", run.len() - sent)
-                }
-                Ok(_) => {}
-                Err(e) => tracing::debug!("tx on {sw}: {e}"),
+            if sent < run.len() {
+                // As VPP's tx-error: the peer's ring was full.
+                let unsent: usize = run[sent..]
+                    .iter()
+                    .map(|(_, p)| bytes(p, &inbound).len())
+                    .sum();
+                let frames = (run.len() - sent) as u64;
+                self.unsent.push((sw, frames, unsent as u64));
             }
         }
         for (_, mut frames) in inbound.drain(..) {
@@ -726,6 +737,14 @@ impl Worker {
             self.spare.push(frames);
         }
         self.inbound = inbound;
+    }
+}
+
+/// A frame to send, from this round's bursts or made for it.
+fn bytes<'a>(p: &'a Payload, inbound: &'a [(u32, Burst)]) -> &'a [u8] {
+    match p {
+        Payload::Received { burst, frame } => inbound[*burst].1.get(*frame),
+        Payload::Made(f) => f,
     }
 }
 
