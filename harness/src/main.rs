@@ -51,6 +51,9 @@ enum Command {
         /// Also write the figures as JSON.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Only the OVS rows (mock-ovsdb, and real OVS side by side with the original).
+        #[arg(long)]
+        ovs_only: bool,
     },
 }
 
@@ -71,7 +74,11 @@ fn main() {
             keep,
             json,
         } => run(&scenario, backend, keep, json),
-        Command::Bench { quick, json } => harness::bench::run(quick).and_then(|r| {
+        Command::Bench {
+            quick,
+            json,
+            ovs_only,
+        } => harness::bench::run(quick, ovs_only).and_then(|r| {
             harness::bench::print(&r);
             if let Some(path) = json {
                 std::fs::write(

@@ -145,7 +145,23 @@ fn build(
         fs::chown_group(dir, gid).map_err(Error::io("shared directory", dir))?;
     }
 
-    let host = engine.add(&plan.host, who).map_err(|e| {
+    let mac = engines::mac::for_attachment(who, "container").to_string();
+    let interface = Interface {
+        name: who.if_name.clone(),
+        mac: mac.clone(),
+        sandbox: ctx.env.netns.clone(),
+        socket_path: plan.socket_path().display().to_string(),
+        ..Interface::default()
+    };
+    // The host interface on one side, the IPAM allocation and the configuration data on
+    // the other: independent, so done at the same time (the vswitch's reply and the IPAM
+    // exec are both mostly waiting). Either failing undoes both.
+    let (host, allocation) = std::thread::scope(|s| {
+        let pod_side = s.spawn(|| allocate_and_describe(ctx, plan, ipam, &interface, &mac, gid));
+        let host = engine.add(&plan.host, who);
+        (host, pod_side.join())
+    });
+    let host = host.map_err(|e| {
         // The vswitch went away mid-ADD: the engine could not undo what it did on that
         // connection, so the teardown must look (DEL finds leftovers by discovery).
         if e.is_transient()
@@ -165,18 +181,38 @@ fn build(
     // Kept in memory only until the final save: a DEL after a crash here finds the host
     // interface from its socket path.
     rec.host = Some(host);
+    let allocation = allocation.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
 
     let mut result = prev.clone();
     let index = result.interfaces.len();
-    let mac = engines::mac::for_attachment(who, "container").to_string();
-    let interface = Interface {
-        name: who.if_name.clone(),
-        mac: mac.clone(),
-        sandbox: ctx.env.netns.clone(),
-        socket_path: plan.socket_path().display().to_string(),
-        ..Interface::default()
-    };
-    result.interfaces.push(interface.clone());
+    result.interfaces.push(interface);
+    for ip in &allocation.ips {
+        let mut ip = ip.clone();
+        ip.interface = Some(index);
+        result.ips.push(ip);
+    }
+    result.routes.extend(allocation.routes.iter().cloned());
+    if result.dns.is_empty() {
+        result.dns = allocation.dns.clone();
+    }
+
+    rec.state = State::Ready;
+    rec.result = Some(result.to_json(crate::cni::Version::LATEST));
+    store.save(rec)?;
+    Ok(result.to_json(ctx.version))
+}
+
+/// The pod's side of ADD: the IPAM allocation (none without IPAM), and the configuration
+/// data the container side reads, with the interface as the result names it.
+fn allocate_and_describe(
+    ctx: &Context,
+    plan: &Plan,
+    ipam: Option<&Ipam>,
+    interface: &Interface,
+    mac: &str,
+    gid: Option<u32>,
+) -> Result<CniResult> {
+    let who = &plan.attachment;
     let mut allocation = CniResult::default();
     if let Some(ipam) = ipam {
         allocation = ipam
@@ -191,19 +227,9 @@ fn build(
                 },
             });
         }
-        for ip in &allocation.ips {
-            let mut ip = ip.clone();
-            ip.interface = Some(index);
-            result.ips.push(ip);
-        }
-        result.routes.extend(allocation.routes.iter().cloned());
-        if result.dns.is_empty() {
-            result.dns = allocation.dns.clone();
-        }
     }
-
-    let mut ip_result = allocation;
-    ip_result.interfaces = vec![interface];
+    let mut ip_result = allocation.clone();
+    ip_result.interfaces = vec![interface.clone()];
     for ip in &mut ip_result.ips {
         ip.interface = Some(0);
     }
@@ -213,14 +239,10 @@ fn build(
         name: ctx.conf.name.clone(),
         config: plan.container.clone(),
         ip_result: ip_result.to_json(crate::cni::Version::V1_0_0),
-        mac,
+        mac: mac.to_string(),
     };
     let path = &plan.config_data_path;
     data.write(path, gid)
         .map_err(Error::io("configuration data", path))?;
-
-    rec.state = State::Ready;
-    rec.result = Some(result.to_json(crate::cni::Version::LATEST));
-    store.save(rec)?;
-    Ok(result.to_json(ctx.version))
+    Ok(allocation)
 }

@@ -102,23 +102,15 @@ struct Teardown<'a> {
 impl Teardown<'_> {
     fn run(&self, store: &Store) -> Result<()> {
         let who = &self.plan.attachment;
-        if self.host {
-            let engine = engine_for(&self.plan.host_engine, self.plan.timeout)?;
-            engine
-                .del(
-                    &self.plan.host,
-                    who,
-                    self.record.and_then(|r| r.host.as_ref()),
-                )
-                .map_err(Error::engine("host interface delete"))?;
-        }
-        let ipam_held = self.record.is_none_or(|r| r.ipam_allocated);
-        if let (Some(ipam), true) = (self.ipam, ipam_held) {
-            ipam.del(self.netconf, self.version)
-                .map_err(Error::ipam("IPAM release"))?;
-        }
-        let cd = &self.plan.config_data_path;
-        fs::remove_file(cd).map_err(Error::io("configuration data delete", cd))?;
+        // The host interface on one side, the IPAM release and the configuration data on
+        // the other, at the same time (as in ADD); the shared directory only once both are
+        // done (the vswitch's socket may be in it), the record last.
+        let (host, pod_side) = std::thread::scope(|s| {
+            let pod_side = s.spawn(|| self.release_pod_side());
+            (self.delete_host(), pod_side.join())
+        });
+        host?;
+        pod_side.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
         // Without a record only the per-container directory is assumed to be ours.
         let top = match self.record {
             Some(r) => r.created_dir.clone(),
@@ -130,6 +122,30 @@ impl Teardown<'_> {
         }
         store.remove(who)?;
         Ok(())
+    }
+
+    fn delete_host(&self) -> Result<()> {
+        if !self.host {
+            return Ok(());
+        }
+        let engine = engine_for(&self.plan.host_engine, self.plan.timeout)?;
+        engine
+            .del(
+                &self.plan.host,
+                &self.plan.attachment,
+                self.record.and_then(|r| r.host.as_ref()),
+            )
+            .map_err(Error::engine("host interface delete"))
+    }
+
+    fn release_pod_side(&self) -> Result<()> {
+        let ipam_held = self.record.is_none_or(|r| r.ipam_allocated);
+        if let (Some(ipam), true) = (self.ipam, ipam_held) {
+            ipam.del(self.netconf, self.version)
+                .map_err(Error::ipam("IPAM release"))?;
+        }
+        let cd = &self.plan.config_data_path;
+        fs::remove_file(cd).map_err(Error::io("configuration data delete", cd))
     }
 }
 
