@@ -84,9 +84,10 @@ fn plan_of_record(rec: &AttachmentRecord) -> Option<(NetConf, Plan)> {
     Some((conf, plan))
 }
 
-/// Removes everything of one attachment, in the reverse order of ADD: host interface,
-/// IPAM allocation, configuration data, shared directory (when ADD made it), record.
-/// Idempotent. On failure the record is kept, so the next DEL or GC finishes the job.
+/// Removes everything of one attachment: the host interface, and at the same time the IPAM
+/// allocation and the configuration data; then the shared directory (when ADD made it) and
+/// the record. Idempotent. On failure the record is kept, so the next DEL or GC finishes
+/// the job.
 struct Teardown<'a> {
     plan: &'a Plan,
     record: Option<&'a AttachmentRecord>,
