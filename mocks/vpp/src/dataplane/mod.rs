@@ -1,5 +1,5 @@
-//! The data plane: memif interfaces that really move packets. One thread ([`worker`]) owns
-//! every memif socket and connection; frames that arrive go through [`forward`] under the
+//! The data plane: memif interfaces that really move packets. One thread (`worker`) owns
+//! every memif socket and connection; frames that arrive go through `forward` under the
 //! model lock, and what comes out is sent on. The API side tells the thread about
 //! interfaces through a command queue and a wake-up eventfd.
 
