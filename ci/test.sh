@@ -10,6 +10,7 @@ ci/install-deps.sh
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 # The end-to-end tests exec the real binaries, so build them first.
 cargo build --workspace --bins
 cargo test --workspace
