@@ -343,7 +343,7 @@ fn ovs_rows(plugin: &Path, n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String
                     Err(Error::Check(format!("{command}: {out}")))
                 }
             };
-            let port = format!("{}-net1", &id[..12]);
+            let port = port_of(&id);
             let start = Instant::now();
             let a = call("ADD")?;
             let d = call("DEL")?;
@@ -380,7 +380,7 @@ fn ovs_rows(plugin: &Path, n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String
                     }
                     into.push(sample);
                 }
-                settle(&format!("{}-net1", &id[..12]));
+                settle(&port_of(&id));
             }
             rows.push(row(&format!("{tag} ADD, host-local"), &adds));
             rows.push(row(&format!("{tag} DEL, host-local"), &dels));
@@ -426,6 +426,11 @@ fn ovs_rows(plugin: &Path, n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String
             "real OVS not available (run ci/install-deps.sh): {e}"
         )),
     }
+}
+
+/// The vhost-user port (and socket) name the plugin gives container `id`'s `net1`.
+fn port_of(id: &str) -> String {
+    format!("{}-net1", &id[..12])
 }
 
 /// The original plugin's ADD and DEL as ovs-vsctl runs (five processes per pod).

@@ -12,14 +12,6 @@ pub struct Burst {
 }
 
 impl Burst {
-    /// An empty burst with room for `frames` frames of `bytes` bytes in all.
-    pub fn with_capacity(frames: usize, bytes: usize) -> Burst {
-        Burst {
-            data: Vec::with_capacity(bytes),
-            ends: Vec::with_capacity(frames),
-        }
-    }
-
     /// Number of frames.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -47,12 +39,6 @@ impl Burst {
     /// When `i >= len()`.
     pub fn get(&self, i: usize) -> &[u8] {
         &self.data[self.range(i)]
-    }
-
-    /// Frame `i`, writable (a forwarder rewriting a header in place).
-    pub fn get_mut(&mut self, i: usize) -> &mut [u8] {
-        let r = self.range(i);
-        &mut self.data[r]
     }
 
     /// The frames in order.
@@ -133,8 +119,7 @@ mod tests {
         b.pending().extend_from_slice(b"two");
         b.commit();
         assert_eq!(b.iter().collect::<Vec<_>>(), [&b"one"[..], b"two"]);
-        b.get_mut(1)[0] = b'T';
-        assert_eq!(b.get(1), b"Two");
+        assert_eq!(b.get(1), b"two");
         b.clear();
         assert!(b.is_empty());
     }

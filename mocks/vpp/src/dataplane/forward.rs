@@ -67,7 +67,7 @@ pub fn input_burst(
         return;
     };
     let bd = match i.bridge {
-        Some((bd, 0)) if i.admin_up && i.vtr.op != VTR_PUSH_1 => bd,
+        Some((bd, 0)) if i.admin_up && !is_access(i) => bd,
         _ => {
             for f in burst.iter() {
                 let made = input_at(vpp, sw, f.to_vec(), pings, now);
@@ -81,14 +81,12 @@ pub fn input_burst(
     let bridge = vpp.bridges.get(&bd);
     let mut last_src = None;
     for (n, f) in burst.iter().enumerate() {
-        let (Some(src), Some(dst)) = (frame::src(f), frame::dst(f)) else {
-            drops += 1;
-            continue;
-        };
         if f.len() < 14 {
             drops += 1;
             continue;
         }
+        let src = frame::src(f).expect("checked length");
+        let dst = frame::dst(f).expect("checked length");
         packets += 1;
         bytes += f.len() as u64;
         let Some(bridge) = bridge else {
@@ -142,25 +140,21 @@ fn leave(vpp: &mut Vpp, burst: &Burst, out: &mut Egress, start: usize) {
         let Some((_, Some(i))) = port.as_mut() else {
             continue;
         };
-        let len = match &out[k].1 {
-            Payload::Received { frame, .. } if i.vtr.op == VTR_PUSH_1 => {
-                // Egress of an access port: only its own VLAN, untagged.
-                let f = burst.get(*frame);
-                if frame::vlan(f) != Some(i.vtr.tag1 as u16) {
+        if let Payload::Received { frame, .. } = out[k].1 {
+            if is_access(i) {
+                let Some(untagged) = access_egress(i, burst.get(frame)) else {
                     continue;
-                }
-                out[k].1 = Payload::Made(frame::pop_vlan(f));
-                f.len() - 4
+                };
+                out[k].1 = Payload::Made(untagged);
             }
+        }
+        let len = match &out[k].1 {
             Payload::Received { frame, .. } => burst.get(*frame).len(),
             Payload::Made(f) => f.len(),
         };
-        if !(i.admin_up && i.link_up) {
-            i.counters.drops += 1;
+        if !leaves(i, len) {
             continue;
         }
-        i.counters.tx_packets += 1;
-        i.counters.tx_bytes += len as u64;
         out.swap(kept, k);
         kept += 1;
     }
@@ -180,19 +174,34 @@ pub fn unsent(vpp: &mut Vpp, sw: u32, frames: u64, bytes: u64) {
 /// Counts what leaves, drops what cannot (admin or link down).
 pub fn transmit(vpp: &mut Vpp, out: Out) -> Out {
     out.into_iter()
-        .filter(|(sw, f)| match vpp.interfaces.get_mut(sw) {
-            Some(i) if i.admin_up && i.link_up => {
-                i.counters.tx_packets += 1;
-                i.counters.tx_bytes += f.len() as u64;
-                true
-            }
-            Some(i) => {
-                i.counters.drops += 1;
-                false
-            }
-            None => false,
+        .filter(|(sw, f)| {
+            vpp.interfaces
+                .get_mut(sw)
+                .is_some_and(|i| leaves(i, f.len()))
         })
         .collect()
+}
+
+/// Counts a frame of `len` bytes leaving through `i`, or drops it when `i` is down
+/// (admin or link); whether it leaves.
+fn leaves(i: &mut Interface, len: usize) -> bool {
+    if !(i.admin_up && i.link_up) {
+        i.counters.drops += 1;
+        return false;
+    }
+    i.counters.tx_packets += 1;
+    i.counters.tx_bytes += len as u64;
+    true
+}
+
+/// An access port: it pushes its VLAN tag on ingress and pops it on egress.
+fn is_access(i: &Interface) -> bool {
+    i.vtr.op == VTR_PUSH_1
+}
+
+/// Egress of an access port: only its own VLAN, untagged.
+fn access_egress(i: &Interface, f: &[u8]) -> Option<Vec<u8>> {
+    (frame::vlan(f) == Some(i.vtr.tag1 as u16)).then(|| frame::pop_vlan(f))
 }
 
 /// Whether a learned entry of a bridge with this mac_age (minutes, 0 = never) is too old.
@@ -269,11 +278,8 @@ fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>, now: Instant) -> Out {
             continue;
         }
         let frame = f.as_ref().expect("kept until the last port");
-        if i.vtr.op == VTR_PUSH_1 {
-            // Egress of an access port: only its own VLAN, untagged.
-            if frame::vlan(frame) == Some(i.vtr.tag1 as u16) {
-                out.push((port, frame::pop_vlan(frame)));
-            }
+        if is_access(i) {
+            out.extend(access_egress(i, frame).map(|f| (port, f)));
         } else if n == last {
             out.push((port, f.take().expect("present")));
         } else {
