@@ -26,8 +26,17 @@ use std::time::Duration;
 /// `del` is idempotent: it removes whatever is left of the attachment, whether or not a
 /// saved record exists and whether or not an earlier ADD or DEL finished.
 pub trait Engine {
+    /// Starts `add`: returns once the vswitch has taken the interface on, with the record
+    /// DEL will need already final, and leaves the wait for the vswitch to have set it up
+    /// (OVS builds a port after its transaction commits) to [`PendingAdd::finish`], so
+    /// that the caller can do its own work meanwhile. An engine that is done at once
+    /// returns a finished `PendingAdd`. When this fails it has undone what it did; a
+    /// `PendingAdd` dropped unfinished leaves the interface for the caller's `del`.
+    fn begin_add<'a>(&'a self, side: &'a HostSide, who: &'a Attachment) -> Result<PendingAdd<'a>>;
     /// Creates the host interface, connects it to its network and brings it up.
-    fn add(&self, side: &HostSide, who: &Attachment) -> Result<HostRecord>;
+    fn add(&self, side: &HostSide, who: &Attachment) -> Result<HostRecord> {
+        self.begin_add(side, who)?.finish()
+    }
     /// Removes everything `add` created for `who`. `saved` is the record of the ADD when
     /// the store still has it.
     fn del(&self, side: &HostSide, who: &Attachment, saved: Option<&HostRecord>) -> Result<()>;
@@ -41,6 +50,37 @@ pub trait Engine {
     /// Whether the vswitch at `api_socket` (the engine's standard socket when `None`)
     /// answers (CNI STATUS).
     fn status(&self, api_socket: Option<&Path>) -> Result<()>;
+}
+
+/// An ADD the vswitch has taken on but may still be carrying out.
+pub struct PendingAdd<'a> {
+    /// What DEL and CHECK need: final, whatever the wait brings.
+    pub record: HostRecord,
+    wait: Option<Box<dyn FnOnce() -> Result<()> + 'a>>,
+}
+
+impl<'a> PendingAdd<'a> {
+    /// An ADD with nothing left to wait for.
+    pub fn done(record: HostRecord) -> PendingAdd<'a> {
+        PendingAdd { record, wait: None }
+    }
+
+    /// An ADD that `wait` finishes: it waits for the vswitch, and when the vswitch fails,
+    /// undoes the ADD and says why.
+    pub fn then(record: HostRecord, wait: impl FnOnce() -> Result<()> + 'a) -> PendingAdd<'a> {
+        PendingAdd {
+            record,
+            wait: Some(Box::new(wait)),
+        }
+    }
+
+    /// Waits for the vswitch to have set the interface up; all-or-nothing like `add`.
+    pub fn finish(self) -> Result<HostRecord> {
+        if let Some(wait) = self.wait {
+            wait()?;
+        }
+        Ok(self.record)
+    }
 }
 
 /// Names of the engines this build was compiled with.

@@ -118,7 +118,9 @@ fn add_check_del(
     assert_eq!(data.port, "0123456789ab-net1");
     assert!(data.bridge_created);
     if mode == VhostMode::Client {
-        assert!(data.ofport.unwrap() > 0);
+        // ADD returned once ovs-vswitchd had applied the change: the port has a number.
+        let ofport = Ovs::vsctl(&db, &["get", "Interface", "0123456789ab-net1", "ofport"]);
+        assert!(ofport.parse::<i64>().unwrap() > 0, "ofport {ofport}");
     }
     // DEL removes exactly this port.
     assert_eq!(
@@ -291,4 +293,25 @@ fn an_unreachable_database_is_unavailable() {
         .status(Some(Path::new("/nonexistent/db.sock")))
         .unwrap_err();
     assert!(err.is_transient(), "{err}");
+}
+
+/// `begin_add` returns with the record already final: an ADD its caller abandons before
+/// the wait (its other half failed) is removed by DEL with that record, socket included.
+#[rstest]
+fn an_abandoned_begin_add_is_removed_by_its_record(#[values("mock", "real")] kind: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let (_ovs, db) = Ovs::start(kind, &dir.path().join("ovs"));
+    let engine = OvsEngine::new(Duration::from_secs(20));
+    let s = side(&db, &shared, VhostMode::Server, "br-usr", None);
+    let record = engine.begin_add(&s, &who()).unwrap().record;
+    let data: OvsRecord = serde_json::from_value(record.data.clone()).unwrap();
+    assert_eq!(
+        data.port_uuid.as_deref(),
+        Some(Ovs::vsctl(&db, &["get", "Port", "0123456789ab-net1", "_uuid"]).as_str())
+    );
+    engine.del(&s, &who(), Some(&record)).unwrap();
+    assert_eq!(Ovs::vsctl(&db, &["list-br"]), "");
+    assert!(!shared.join("0123456789ab-net1").exists());
 }

@@ -117,6 +117,10 @@ impl Bed {
         let root = tempfile::Builder::new().prefix("usrsp-bench").tempdir()?;
         let dirs = DemoDirs::under(root.path());
         std::fs::create_dir_all(dirs.api_socket.parent().expect("dir"))?;
+        // As on a node, where the shared directories' base (VPP's or OVS's run directory
+        // by default) is there before any pod: each ADD makes and each DEL removes only the
+        // pod's own directory.
+        std::fs::create_dir_all(&dirs.shared)?;
         let mock = MockVpp::start(&dirs.api_socket)?;
         let netns = root.path().join("netns");
         std::fs::write(&netns, b"")?;
@@ -290,6 +294,8 @@ fn ovs_rows(plugin: &Path, n: usize, rows: &mut Vec<Row>, notes: &mut Vec<String
         let root = tempfile::Builder::new().prefix("bo").tempdir_in("/tmp")?;
         let netns = root.path().join("netns");
         std::fs::write(&netns, b"")?;
+        // The shared directories' base is there before any pod (see `Bed::new`).
+        std::fs::create_dir(root.path().join("s"))?;
         let conf = serde_json::to_vec(&json!({
             "cniVersion": "1.0.0", "type": "userspace", "name": "bench-ovs",
             "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",

@@ -333,3 +333,49 @@ fn ovsdb_misbehaving_mid_add(#[case] fault: &str, #[case] code: u64) {
     let left = leftovers(&[&root.path().join("s"), &root.path().join("d")]);
     assert!(left.is_empty(), "left: {left:?}");
 }
+
+/// ovs-dpdk: the transaction commits but ovs-vswitchd cannot build the port (here: a
+/// directory is in the way of its vhost-user socket). ADD has already saved its record and written
+/// the configuration data while it waited: it fails with OVS's reason and removes all of
+/// it, the port and the bridge it made too.
+#[test]
+fn ovs_failing_to_build_the_port_after_the_commit_leaves_nothing() {
+    use harness::ovs::OvsServer;
+    let root = tempfile::Builder::new()
+        .prefix("of")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let ovs = OvsServer::mock(&root.path().join("o")).unwrap();
+    let in_the_way = ovs.socket().with_file_name("0123456789ab-net1");
+    std::fs::create_dir(&in_the_way).unwrap();
+    let conf = json!({
+        "cniVersion": "1.0.0", "type": "userspace", "name": "ovs-faults",
+        "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
+                 "vhost": {"mode": "server"},
+                 "bridge": {"bridgeName": "br-f"}, "apiSocket": ovs.socket()},
+        "sharedDir": root.path().join("s"), "dataDir": root.path().join("d"), "timeoutMs": 5000
+    });
+    let netns = root.path().join("netns");
+    std::fs::write(&netns, b"").unwrap();
+    let plugin = bins::binary("userspace-cni", "userspace").unwrap();
+    let call = PluginCall::new(
+        &plugin,
+        &bins::cni_path(&[]),
+        "0123456789abcdef",
+        &netns.display().to_string(),
+        "net1",
+    );
+    let out = call.run("ADD", &conf).unwrap();
+    assert!(!out.success);
+    assert_eq!(out.code(), Some(100), "the vswitch refused: {}", out.stdout);
+    let msg = out.json()["msg"].as_str().unwrap_or_default().to_string();
+    assert!(msg.contains("could not open network device"), "{msg}");
+    assert_eq!(ovs.vsctl(&["list-br"]).unwrap(), "", "the bridge is gone");
+    assert_eq!(
+        ovs.vsctl(&["--columns=name", "list", "Interface"]).unwrap(),
+        ""
+    );
+    let left = leftovers(&[&root.path().join("s"), &root.path().join("d")]);
+    assert!(left.is_empty(), "left: {left:?}");
+    assert!(in_the_way.is_dir(), "someone else's directory is kept");
+}

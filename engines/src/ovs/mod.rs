@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Attachment, BridgeSpec, ContainerSide, Engine, Error, HostRecord, HostSide, InterfaceSpec,
-    Network, Result, Step, VhostMode,
+    Network, PendingAdd, Result, Step, VhostMode,
 };
 use session::Session;
 
@@ -41,6 +41,8 @@ pub struct OvsRecord {
     pub port: String,
     pub bridge: String,
     pub bridge_created: bool,
+    /// The port number, in records of earlier versions (the ADD returns before OVS has
+    /// given one; CHECK asks OVS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ofport: Option<i64>,
     /// The Port row ADD inserted: DEL removes exactly that one.
@@ -105,6 +107,33 @@ fn bridge(side: &HostSide) -> Result<&BridgeSpec> {
     }
 }
 
+/// Puts the socket OVS made in its run directory where the pod looks for it.
+fn link_socket(made: &Path, socket: &Path) -> Result<()> {
+    std::fs::hard_link(made, socket)
+        .or_else(|_| std::fs::rename(made, socket))
+        .map_err(|e| {
+            let source = if e.raw_os_error() == Some(libc::EXDEV) {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "OVS made the vhost-user socket {} on another filesystem than {}, and \
+                         a socket cannot be moved across filesystems: put sharedDir on the \
+                         filesystem of OVS's run directory (the default sharedDir is there) \
+                         or use vhost mode \"client\"",
+                        made.display(),
+                        socket.display()
+                    ),
+                )
+            } else {
+                e
+            };
+            Error::Io {
+                step: Step::SocketFile,
+                source,
+            }
+        })
+}
+
 /// Removes a socket file (never following a symlink, never anything but a socket).
 fn remove_socket_file(path: &Path) {
     use std::os::unix::fs::FileTypeExt;
@@ -114,7 +143,9 @@ fn remove_socket_file(path: &Path) {
 }
 
 impl Engine for OvsEngine {
-    fn add(&self, side: &HostSide, who: &Attachment) -> Result<HostRecord> {
+    /// Returns once the transaction has committed (the port's uuid is all DEL needs);
+    /// finishing waits for ovs-vswitchd to build the port.
+    fn begin_add<'a>(&'a self, side: &'a HostSide, who: &'a Attachment) -> Result<PendingAdd<'a>> {
         let (socket, mode) = vhost(side)?;
         let b = bridge(side)?;
         let port = port_name(socket)?;
@@ -129,7 +160,7 @@ impl Engine for OvsEngine {
                 .unwrap_or_default()
                 .join(&port)
         });
-        let watch = made.as_deref().filter(|m| !session::is_socket(m));
+        let fresh = made.as_ref().is_some_and(|m| !session::is_socket(m));
         // The bridge is usually there: try the port first, make the bridge only if not.
         let mut bridge_created = false;
         let mut port_uuid = None;
@@ -155,60 +186,42 @@ impl Engine for OvsEngine {
                 message: format!("bridge {} went away while the port was added", b.name),
             });
         };
-        // Undo only what this ADD made: a port of the same name that was already there is
-        // someone else's (and the insert would have failed on the name index).
-        let undo = |s: &mut Session| {
-            let _ = s.del_port_uuid(&port_uuid, &b.name);
-            if bridge_created {
-                let _ = s.del_bridge_if_ours_and_empty(&b.name, None);
-            }
-        };
-        let ofport = match s.await_created(&port, watch) {
-            Ok(p) => p,
-            Err(e) => {
-                undo(&mut s);
-                return Err(e);
-            }
-        };
-        if let Some(made) = &made {
-            if let Err(e) =
-                std::fs::hard_link(made, socket).or_else(|_| std::fs::rename(made, socket))
-            {
-                undo(&mut s);
-                let source = if e.raw_os_error() == Some(libc::EXDEV) {
-                    std::io::Error::new(
-                        e.kind(),
-                        format!(
-                            "OVS made the vhost-user socket {} on another filesystem than {}, \
-                             and a socket cannot be moved across filesystems: put sharedDir \
-                             on the filesystem of OVS's run directory (the default sharedDir \
-                             is there) or use vhost mode \"client\"",
-                            made.display(),
-                            socket.display()
-                        ),
-                    )
-                } else {
-                    e
-                };
-                return Err(Error::Io {
-                    step: Step::SocketFile,
-                    source,
-                });
-            }
-        }
         let rec = OvsRecord {
-            port,
+            port: port.clone(),
             bridge: b.name.clone(),
             bridge_created,
-            ofport,
-            port_uuid: Some(port_uuid),
+            // Not known until ovs-vswitchd has built the port; CHECK asks OVS.
+            ofport: None,
+            port_uuid: Some(port_uuid.clone()),
         };
-        Ok(HostRecord {
+        let record = HostRecord {
             engine: ENGINE_NAME.into(),
             data: serde_json::to_value(rec).expect("record"),
             // A vhost-user port has no MAC of its own in OVS (mac_in_use is all zeros).
             mac: None,
-        })
+        };
+        Ok(PendingAdd::then(record, move || {
+            // Undo only what this ADD made: a port of the same name that was already
+            // there is someone else's (and the insert would have failed on the name index).
+            let undo = |s: &mut Session| {
+                let _ = s.del_port_uuid(&port_uuid, &b.name);
+                if bridge_created {
+                    let _ = s.del_bridge_if_ours_and_empty(&b.name, None);
+                }
+            };
+            let watch = made.as_deref().filter(|_| fresh);
+            if let Err(e) = s.await_created(&port, watch) {
+                undo(&mut s);
+                return Err(e);
+            }
+            if let Some(made) = &made {
+                if let Err(e) = link_socket(made, socket) {
+                    undo(&mut s);
+                    return Err(e);
+                }
+            }
+            Ok(())
+        }))
     }
 
     fn del(&self, side: &HostSide, _who: &Attachment, saved: Option<&HostRecord>) -> Result<()> {

@@ -13,8 +13,13 @@ use crate::{Attachment, Error, Result, Step, VhostMode};
 const DB: &str = "Open_vSwitch";
 /// How often the database is asked whether ovs-vswitchd is done.
 const DB_POLL: Duration = Duration::from_millis(2);
-/// How often the vhost-user socket file is looked for (a `stat`).
+/// How often the vhost-user socket file is looked for (a `stat`). (An inotify watch would
+/// sleep better, but closing one waits for an RCU grace period: milliseconds.)
 const FILE_POLL: Duration = Duration::from_micros(100);
+/// When the database is first asked while the vhost-user socket is awaited: ovs-vswitchd
+/// makes it within a millisecond or two, and asking sooner only queues behind its work.
+/// (An interface OVS cannot set up gets no socket: then the database tells.)
+const FIRST_DB_LOOK: Duration = Duration::from_millis(5);
 
 /// What [`Session::del_bridge_if_ours_and_empty`] needs of a bridge.
 fn bridge_select(name: &str) -> Value {
@@ -221,18 +226,22 @@ impl Session {
     /// the port, well before it finishes the whole reconfiguration (rx queues to PMD
     /// threads, which may sleep) and reports it in `cur_cfg`. Otherwise, or when the
     /// socket does not come, this is when `cur_cfg` catches up with `next_cfg`, and then
-    /// the interface's `error` decides. The port number, when known by then.
-    pub fn await_created(&mut self, port: &str, socket: Option<&Path>) -> Result<Option<i64>> {
-        let deadline = Instant::now() + self.timeout;
-        let mut next_db_look = Instant::now();
+    /// the interface's `error` decides.
+    pub fn await_created(&mut self, port: &str, socket: Option<&Path>) -> Result<()> {
+        let start = Instant::now();
+        let deadline = start + self.timeout;
+        let mut next_db_look = match socket {
+            Some(_) => start + FIRST_DB_LOOK,
+            None => start,
+        };
         loop {
             if socket.is_some_and(is_socket) {
-                return Ok(None);
+                return Ok(());
             }
             let now = Instant::now();
             if now >= next_db_look {
                 if self.applied()? {
-                    return self.interface_result(port).map(Some);
+                    return self.interface_result(port).map(drop);
                 }
                 next_db_look = now + DB_POLL;
             }

@@ -16,7 +16,7 @@ use vpp_api::wire::MacAddress;
 
 use crate::{
     Attachment, BridgeSpec, ContainerSide, Engine, Error, HostRecord, HostSide, InterfaceSpec,
-    MemifMode, MemifRole, Network, Result, VhostMode,
+    MemifMode, MemifRole, Network, PendingAdd, Result, VhostMode,
 };
 use session::{Session, BRIDGE_TAG};
 
@@ -151,6 +151,11 @@ impl VppEngine {
 }
 
 impl Engine for VppEngine {
+    /// VPP answers each request once it is done: nothing is left to wait for.
+    fn begin_add<'a>(&'a self, side: &'a HostSide, who: &'a Attachment) -> Result<PendingAdd<'a>> {
+        self.add(side, who).map(PendingAdd::done)
+    }
+
     fn add(&self, side: &HostSide, who: &Attachment) -> Result<HostRecord> {
         let mut s = self.connect(side.api_socket.as_deref())?;
         let mut undo = Vec::new();

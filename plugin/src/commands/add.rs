@@ -154,14 +154,26 @@ fn build(
         ..Interface::default()
     };
     // The host interface on one side, the IPAM allocation and the configuration data on
-    // the other: independent, so done at the same time (the vswitch's reply and the IPAM
-    // exec are both mostly waiting). Either failing undoes both.
-    let (host, allocation) = std::thread::scope(|s| {
-        let pod_side = s.spawn(|| allocate_and_describe(ctx, plan, ipam, &interface, &mac, gid));
-        let host = engine.add(&plan.host, who);
-        (host, pod_side.join())
-    });
-    let host = host.map_err(|e| {
+    // the other: independent, so the pod side is done while the vswitch works. With an
+    // IPAM exec to wait for, on a second thread; without, it is a file, written once the
+    // vswitch has the request (a thread would cost more than it overlaps). Either
+    // failing undoes both.
+    let pod_side = || allocate_and_describe(ctx, plan, ipam, &interface, &mac, gid);
+    let (host, allocation) = if ipam.is_some() {
+        std::thread::scope(|s| {
+            let pod_side = s.spawn(pod_side);
+            let host = engine.begin_add(&plan.host, who);
+            (host, pod_side.join())
+        })
+    } else {
+        let host = engine.begin_add(&plan.host, who);
+        let allocation = match &host {
+            Ok(_) => pod_side(),
+            Err(_) => Ok(CniResult::default()),
+        };
+        (host, Ok(allocation))
+    };
+    let pending = host.map_err(|e| {
         // The vswitch went away mid-ADD: the engine could not undo what it did on that
         // connection, so the teardown must look (DEL finds leftovers by discovery).
         if e.is_transient()
@@ -180,7 +192,7 @@ fn build(
     *host_created = true;
     // Kept in memory only until the final save: a DEL after a crash here finds the host
     // interface from its socket path.
-    rec.host = Some(host);
+    rec.host = Some(pending.record.clone());
     let allocation = allocation.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
 
     let mut result = prev.clone();
@@ -196,9 +208,14 @@ fn build(
         result.dns = allocation.dns.clone();
     }
 
+    // Saved while the vswitch may still be at work: the record is what DEL needs either
+    // way, and a failed wait undoes the whole ADD, record included.
     rec.state = State::Ready;
     rec.result = Some(result.to_json(crate::cni::Version::LATEST));
     store.save(rec)?;
+    // On failure the engine has removed the interface; the teardown's DEL of it finds
+    // nothing (or what an unreachable vswitch kept).
+    pending.finish().map_err(Error::engine("host interface"))?;
     Ok(result.to_json(ctx.version))
 }
 
