@@ -305,3 +305,38 @@ fn file_modes_and_the_vhost_group() {
     assert_eq!(out.code(), Some(7), "{}", out.stdout);
     bed.assert_clean();
 }
+
+/// DEL removes the directories its ADD made and nothing else: the pod's own directory,
+/// and the shared directories' base too when that ADD made it, once no other pod uses it.
+#[rstest::rstest]
+#[case::base_there_before(true, false)]
+#[case::base_made_by_the_add(false, false)]
+#[case::base_made_by_another_pods_add(false, true)]
+fn del_removes_the_directories_its_add_made(#[case] base_exists: bool, #[case] other_pod: bool) {
+    let bed = Bed::new();
+    let conf = netconf(&bed.dirs, "1.0.0", false);
+    let base = &bed.dirs.shared;
+    if base_exists {
+        std::fs::create_dir(base).unwrap();
+    }
+    let other = bed.call(&id(2));
+    if other_pod {
+        ok(other.run("ADD", &conf).unwrap(), "ADD of the other pod");
+    }
+    let call = bed.call(&id(1));
+    ok(call.run("ADD", &conf).unwrap(), "ADD");
+    let own = base.join(&id(1)[..12]);
+    assert!(own.is_dir());
+    ok(call.run("DEL", &conf).unwrap(), "DEL");
+    assert!(!own.exists(), "the pod's directory is gone");
+    assert_eq!(base.exists(), base_exists || other_pod, "the base");
+    if other_pod {
+        assert!(base.join(&id(2)[..12]).is_dir(), "the other pod's is kept");
+        ok(other.run("DEL", &conf).unwrap(), "DEL of the other pod");
+        assert!(
+            !base.exists(),
+            "the base goes with the pod whose ADD made it"
+        );
+    }
+    bed.assert_clean();
+}

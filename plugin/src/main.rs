@@ -8,7 +8,8 @@ static ALLOCATOR: userspace_cni::arena::Arena<{ 4 << 20 }> = userspace_cni::aren
 
 fn main() {
     let env = userspace_cni::cni::Environment::from_process();
-    let mut stdin = Vec::new();
+    // Room for a netconf in one read (an empty Vec reads in ever larger steps from 32 bytes).
+    let mut stdin = Vec::with_capacity(16 << 10);
     let needs_stdin = env
         .as_ref()
         .map(|e| e.command != userspace_cni::cni::Command::Version)

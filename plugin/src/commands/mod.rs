@@ -12,7 +12,7 @@ pub use del::del;
 pub use gc::gc;
 pub use status::status;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use engines::{Attachment, Engine};
@@ -104,12 +104,19 @@ impl Teardown<'_> {
     fn run(&self, store: &Store) -> Result<()> {
         let who = &self.plan.attachment;
         // The host interface on one side, the IPAM release and the configuration data on
-        // the other, at the same time (as in ADD); the shared directory only once both are
-        // done (the vswitch's socket may be in it), the record last.
-        let (host, pod_side) = std::thread::scope(|s| {
-            let pod_side = s.spawn(|| self.release_pod_side());
-            (self.delete_host(), pod_side.join())
-        });
+        // the other: at the same time when there is an IPAM exec to wait for (as in ADD),
+        // else one after the other. The shared directory only once both are done (the
+        // vswitch's socket may be in it), the record last.
+        let ipam_held = self.record.is_none_or(|r| r.ipam_allocated);
+        let (host, pod_side) = if self.ipam.is_some() && ipam_held {
+            std::thread::scope(|s| {
+                let pod_side = s.spawn(|| self.release_pod_side());
+                (self.delete_host(), pod_side.join())
+            })
+        } else {
+            let host = self.delete_host();
+            (host, Ok(self.release_pod_side()))
+        };
         host?;
         pod_side.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
         // Without a record only the per-container directory is assumed to be ours.
@@ -117,11 +124,30 @@ impl Teardown<'_> {
             Some(r) => r.created_dir.clone(),
             None => Some(self.plan.shared_dir.clone()),
         };
-        if let Some(top) = top {
-            let dir = &self.plan.shared_dir;
-            fs::remove_dirs_up_to(dir, &top).map_err(Error::io("shared directory delete", dir))?;
+        let dir = &self.plan.shared_dir;
+        let remove_dirs = |top: &Path| {
+            fs::remove_dirs_up_to(dir, top).map_err(Error::io("shared directory delete", dir))
+        };
+        match top {
+            None => store.remove(who)?,
+            // The pod's own directory alone may go at the same time as the record (each
+            // removal waits for the disk where it is mounted with `discard`): a DEL
+            // repeated after a crash between the two finds it from the netconf.
+            Some(top) if top == *dir => {
+                let (dirs, record) = std::thread::scope(|s| {
+                    let dirs = s.spawn(|| remove_dirs(&top));
+                    let record = store.remove(who);
+                    (dirs.join(), record)
+                });
+                dirs.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+                record?;
+            }
+            // Directories above it only the record remembers: those first.
+            Some(top) => {
+                remove_dirs(&top)?;
+                store.remove(who)?;
+            }
         }
-        store.remove(who)?;
         Ok(())
     }
 
