@@ -91,7 +91,7 @@ pub fn add(ctx: &Context) -> Result<Value> {
         ipam_allocated: ipam.is_some(),
         result: None,
     };
-    store.save(&rec)?;
+    store.create(&rec)?;
 
     let mut host_created = false;
     let outcome = build(

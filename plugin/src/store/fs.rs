@@ -1,6 +1,7 @@
 //! File primitives that never follow a planted symlink and never expose a half-written
 //! file: directories are created with an exact mode and checked to be real directories,
-//! files are written to a temporary name and renamed into place.
+//! files are written to a temporary name and renamed into place (or, where a torn file
+//! reads as a missing one, created in place).
 //!
 //! Nothing is `fsync`ed, as in the runtimes' own result caches and host-local's
 //! allocations: the rename is atomic for every process, and a plugin killed at any point
@@ -20,30 +21,41 @@ use std::path::Path;
 /// exists as anything but a real directory (a symlink is refused). Returns whether it
 /// created it.
 pub fn ensure_dir(dir: &Path, mode: u32) -> io::Result<bool> {
-    match fs::symlink_metadata(dir) {
-        Ok(meta) if meta.file_type().is_dir() => return Ok(false),
-        Ok(_) => {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} exists and is not a directory", dir.display()),
-            ))
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    if let Some(parent) = dir.parent() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(parent)?;
-    }
+    // The usual cases in one call each: the parent is there (ADD), or `dir` is.
     match fs::DirBuilder::new().mode(mode).create(dir) {
         Ok(()) => {
             // The umask may have narrowed the mode; set it exactly.
             fs::set_permissions(dir, fs::Permissions::from_mode(mode))?;
             Ok(true)
         }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => ensure_dir(dir, mode).map(|_| false),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match fs::symlink_metadata(dir) {
+            Ok(meta) if meta.file_type().is_dir() => Ok(false),
+            Ok(_) => Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a directory", dir.display()),
+            )),
+            // Removed meanwhile: try again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => ensure_dir(dir, mode),
+            Err(e) => Err(e),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+            let Some(parent) = parent else { return Err(e) };
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(parent)?;
+            match fs::DirBuilder::new().mode(mode).create(dir) {
+                Ok(()) => {
+                    fs::set_permissions(dir, fs::Permissions::from_mode(mode))?;
+                    Ok(true)
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    ensure_dir(dir, mode).map(|_| false)
+                }
+                Err(e) => Err(e),
+            }
+        }
         Err(e) => Err(e),
     }
 }
@@ -59,15 +71,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, gid: Option<u32>) -> i
         name.to_string_lossy(),
         std::process::id()
     ));
-    let _ = fs::remove_file(&tmp);
     let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&tmp)?;
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        let mut f = match create_new(&tmp, mode) {
+            // Left by a process of the same pid that died mid-write.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                fs::remove_file(&tmp)?;
+                create_new(&tmp, mode)?
+            }
+            other => other?,
+        };
         if let Some(gid) = gid {
             chown_group(&tmp, gid)?;
         }
@@ -78,6 +90,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, gid: Option<u32>) -> i
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Writes `bytes` to `path` when no file is there (`Ok(false)` when one is), in place:
+/// no temporary file and no rename, for a file whose readers take a torn one for a
+/// missing one.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<bool> {
+    let mut f = match create_new(path, mode) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        other => other?,
+    };
+    if let Err(e) = f.write_all(bytes) {
+        let _ = fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(true)
+}
+
+/// A new file with exactly `mode` (whatever the umask), never through a symlink.
+fn create_new(path: &Path, mode: u32) -> io::Result<fs::File> {
+    let f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    f.set_permissions(fs::Permissions::from_mode(mode))?;
+    Ok(f)
 }
 
 /// Reads a regular file without following a symlink; `None` when it does not exist.

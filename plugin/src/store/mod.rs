@@ -3,8 +3,9 @@
 //!
 //! A record is written *before* the first side effect (state `adding`) and updated as
 //! ADD goes, so that a plugin killed at any point leaves enough behind for the next DEL or
-//! GC to remove everything. Records live in `dataDir` (0700), one file each, written
-//! atomically (not synced: see [`fs`]). DEL and ADD treat a record they cannot read (torn
+//! GC to remove everything. Records live in `dataDir` (0700), one file each: the first
+//! written in place (before it, nothing of the attachment exists), every later one
+//! replacing it atomically (not synced: see [`fs`]). DEL and ADD treat a record they cannot read (torn
 //! by a power loss) like a missing one: they remove what the netconf at hand would have
 //! built, found by discovery, and then the record.
 
@@ -193,6 +194,19 @@ impl Store {
         let path = self.record_path(&rec.attachment());
         let bytes = serde_json::to_vec_pretty(rec).expect("record serializes");
         fs::write_atomic(&path, &bytes, 0o600, None).map_err(io_err(&path))
+    }
+
+    /// Saves the first record of an attachment, before anything else of it exists: in
+    /// place, since a crash that tears it leaves nothing to remove but what the netconf
+    /// describes (which is what DEL and ADD do with a torn record).
+    pub fn create(&self, rec: &AttachmentRecord) -> Result<(), StoreError> {
+        let path = self.record_path(&rec.attachment());
+        let bytes = serde_json::to_vec_pretty(rec).expect("record serializes");
+        match fs::write_new(&path, &bytes, 0o600) {
+            Ok(true) => Ok(()),
+            Ok(false) => self.save(rec),
+            Err(e) => Err(io_err(&path)(e)),
+        }
     }
 
     pub fn remove(&self, who: &Attachment) -> Result<(), StoreError> {

@@ -31,6 +31,35 @@ fn save_load_remove() {
     assert!(s.list().unwrap().is_empty());
 }
 
+/// `create` writes in place with the record's exact mode; over an existing record (which an
+/// ADD never meets under the lock) it replaces it like `save`. A temporary file a dead
+/// process of the same pid left does not stop `save`, and none is left behind.
+#[test]
+fn create_and_save_write_exactly_what_is_asked() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path()).unwrap();
+    let r = record("c1", "net1", 1);
+    s.create(&r).unwrap();
+    let path = t.path().join("c1-net1.json");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(s.load(&r.attachment()).unwrap(), Some(r));
+    let again = record("c1", "net1", 2);
+    s.create(&again).unwrap();
+    assert_eq!(s.load(&again.attachment()).unwrap(), Some(again));
+    let stale = t
+        .path()
+        .join(format!(".c1-net1.json.tmp.{}", std::process::id()));
+    std::fs::write(&stale, b"half").unwrap();
+    let last = record("c1", "net1", 3);
+    s.save(&last).unwrap();
+    assert_eq!(s.load(&last.attachment()).unwrap(), Some(last));
+    assert!(!stale.exists());
+}
+
 #[test]
 fn a_record_under_another_name_is_refused() {
     let t = tempfile::tempdir().unwrap();
@@ -79,13 +108,14 @@ fn lock_excludes_and_times_out() {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Add(u8, u8),
+    /// A record written with `create` (an ADD's first) or `save`.
+    Add(u8, u8, bool),
     Del(u8, u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0u8..6, 0u8..2).prop_map(|(c, i)| Op::Add(c, i)),
+        (0u8..6, 0u8..2, any::<bool>()).prop_map(|(c, i, first)| Op::Add(c, i, first)),
         (0u8..6, 0u8..2).prop_map(|(c, i)| Op::Del(c, i)),
     ]
 }
@@ -100,9 +130,13 @@ proptest! {
         let mut model: BTreeMap<(String, String), u32> = BTreeMap::new();
         for (n, op) in ops.iter().enumerate() {
             match *op {
-                Op::Add(c, i) => {
+                Op::Add(c, i, first) => {
                     let r = record(&format!("c{c}"), &format!("net{i}"), n as u32);
-                    s.save(&r).unwrap();
+                    if first {
+                        s.create(&r).unwrap();
+                    } else {
+                        s.save(&r).unwrap();
+                    }
                     model.insert((r.container_id.clone(), r.if_name.clone()), n as u32);
                 }
                 Op::Del(c, i) => {
