@@ -21,39 +21,36 @@ use std::path::Path;
 /// exists as anything but a real directory (a symlink is refused). Returns whether it
 /// created it.
 pub fn ensure_dir(dir: &Path, mode: u32) -> io::Result<bool> {
-    // The usual cases in one call each: the parent is there (ADD), or `dir` is.
+    // One call in the usual cases: the parent is there (ADD), or `dir` is.
+    match make_dir(dir, mode) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o755)
+                    .create(parent)?;
+            }
+            make_dir(dir, mode)
+        }
+        other => other,
+    }
+}
+
+/// `mkdir` with exactly `mode` (whatever the umask); false when a real directory is there.
+fn make_dir(dir: &Path, mode: u32) -> io::Result<bool> {
     match fs::DirBuilder::new().mode(mode).create(dir) {
         Ok(()) => {
-            // The umask may have narrowed the mode; set it exactly.
             fs::set_permissions(dir, fs::Permissions::from_mode(mode))?;
             Ok(true)
         }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match fs::symlink_metadata(dir) {
-            Ok(meta) if meta.file_type().is_dir() => Ok(false),
-            Ok(_) => Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} exists and is not a directory", dir.display()),
-            )),
-            // Removed meanwhile: try again.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => ensure_dir(dir, mode),
-            Err(e) => Err(e),
-        },
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
-            let Some(parent) = parent else { return Err(e) };
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(parent)?;
-            match fs::DirBuilder::new().mode(mode).create(dir) {
-                Ok(()) => {
-                    fs::set_permissions(dir, fs::Permissions::from_mode(mode))?;
-                    Ok(true)
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    ensure_dir(dir, mode).map(|_| false)
-                }
-                Err(e) => Err(e),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            if fs::symlink_metadata(dir)?.file_type().is_dir() {
+                Ok(false)
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a directory", dir.display()),
+                ))
             }
         }
         Err(e) => Err(e),
