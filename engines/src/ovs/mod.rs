@@ -6,10 +6,11 @@
 //! `external_ids`), adds the port and interface (`dpdkvhostuser`: OVS is the vhost-user
 //! server; `dpdkvhostuserclient` with `options:vhost-server-path`: OVS connects to the
 //! pod's socket) with the VLAN tag and `external_ids` naming the attachment, in one
-//! transaction (the bridge is made first only when that finds none). Then it waits for
-//! ovs-vswitchd to set the interface up: for `dpdkvhostuser` until the vhost-user socket
-//! exists, otherwise until ovs-vswitchd has applied the change (`cur_cfg`) and the
-//! interface has no `error`. A port OVS could not set up is removed again and ADD fails.
+//! transaction (the bridge is made first only when that finds none). That is `begin_add`;
+//! finishing it waits for ovs-vswitchd to set the interface up (the caller works
+//! meanwhile): for `dpdkvhostuser` until the vhost-user socket exists, otherwise until
+//! ovs-vswitchd has applied the change (`cur_cfg`) and the interface has no `error`. A port
+//! OVS could not set up is removed again and ADD fails.
 //! DEL removes the port ADD made by its uuid, in one transaction.
 
 mod session;
