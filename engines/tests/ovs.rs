@@ -80,6 +80,30 @@ impl Drop for Ovs {
     }
 }
 
+/// A temporary directory holding a shared directory and an OVS (mock or real).
+struct Bed {
+    db: PathBuf,
+    shared: PathBuf,
+    /// Stopped before the directory goes.
+    _ovs: Ovs,
+    _dir: tempfile::TempDir,
+}
+
+impl Bed {
+    fn start(kind: &str) -> Bed {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        std::fs::create_dir_all(&shared).unwrap();
+        let (ovs, db) = Ovs::start(kind, &dir.path().join("ovs"));
+        Bed {
+            db,
+            shared,
+            _ovs: ovs,
+            _dir: dir,
+        }
+    }
+}
+
 fn side(db: &Path, shared: &Path, mode: VhostMode, bridge: &str, vlan: Option<u16>) -> HostSide {
     HostSide {
         api_socket: Some(db.to_path_buf()),
@@ -107,40 +131,38 @@ fn add_check_del(
     #[values("mock", "real")] kind: &str,
     #[values(VhostMode::Server, VhostMode::Client)] mode: VhostMode,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let shared = dir.path().join("shared");
-    std::fs::create_dir_all(&shared).unwrap();
-    let (_ovs, db) = Ovs::start(kind, &dir.path().join("ovs"));
+    let bed = Bed::start(kind);
+    let (db, shared) = (&bed.db, &bed.shared);
     let engine = OvsEngine::new(Duration::from_secs(20));
-    let s = side(&db, &shared, mode, "br-usr", Some(100));
+    let s = side(db, shared, mode, "br-usr", Some(100));
     let rec = engine.add(&s, &who()).unwrap();
     let data: OvsRecord = serde_json::from_value(rec.data.clone()).unwrap();
     assert_eq!(data.port, "0123456789ab-net1");
     assert!(data.bridge_created);
     if mode == VhostMode::Client {
         // ADD returned once ovs-vswitchd had applied the change: the port has a number.
-        let ofport = Ovs::vsctl(&db, &["get", "Interface", "0123456789ab-net1", "ofport"]);
+        let ofport = Ovs::vsctl(db, &["get", "Interface", "0123456789ab-net1", "ofport"]);
         assert!(ofport.parse::<i64>().unwrap() > 0, "ofport {ofport}");
     }
     // DEL removes exactly this port.
     assert_eq!(
         data.port_uuid.as_deref(),
-        Some(Ovs::vsctl(&db, &["get", "Port", "0123456789ab-net1", "_uuid"]).as_str())
+        Some(Ovs::vsctl(db, &["get", "Port", "0123456789ab-net1", "_uuid"]).as_str())
     );
     assert_eq!(
-        Ovs::vsctl(&db, &["list-ports", "br-usr"]),
+        Ovs::vsctl(db, &["list-ports", "br-usr"]),
         "0123456789ab-net1"
     );
     assert_eq!(
-        Ovs::vsctl(&db, &["get", "Port", "0123456789ab-net1", "tag"]),
+        Ovs::vsctl(db, &["get", "Port", "0123456789ab-net1", "tag"]),
         "100"
     );
     assert_eq!(
-        Ovs::vsctl(&db, &["get", "Bridge", "br-usr", "datapath_type"]),
+        Ovs::vsctl(db, &["get", "Bridge", "br-usr", "datapath_type"]),
         "netdev"
     );
     let ids = Ovs::vsctl(
-        &db,
+        db,
         &["get", "Interface", "0123456789ab-net1", "external_ids"],
     );
     assert!(
@@ -148,7 +170,7 @@ fn add_check_del(
             || ids.contains("container-id=0123456789abcdef"),
         "{ids}"
     );
-    let kind_col = Ovs::vsctl(&db, &["get", "Interface", "0123456789ab-net1", "type"]);
+    let kind_col = Ovs::vsctl(db, &["get", "Interface", "0123456789ab-net1", "type"]);
     match mode {
         VhostMode::Server => {
             assert_eq!(kind_col, "dpdkvhostuser");
@@ -160,7 +182,7 @@ fn add_check_del(
         VhostMode::Client => {
             assert_eq!(kind_col, "dpdkvhostuserclient");
             let opts = Ovs::vsctl(
-                &db,
+                db,
                 &[
                     "get",
                     "Interface",
@@ -175,14 +197,14 @@ fn add_check_del(
     // A second ADD of the same port is refused and changes nothing.
     assert!(engine.add(&s, &who()).is_err());
     assert_eq!(
-        Ovs::vsctl(&db, &["list-ports", "br-usr"]),
+        Ovs::vsctl(db, &["list-ports", "br-usr"]),
         "0123456789ab-net1"
     );
 
     engine.del(&s, &who(), Some(&rec)).unwrap();
     engine.del(&s, &who(), Some(&rec)).unwrap();
     assert_eq!(
-        Ovs::vsctl(&db, &["list-br"]),
+        Ovs::vsctl(db, &["list-br"]),
         "",
         "the bridge the engine created is gone"
     );
@@ -196,16 +218,14 @@ fn add_check_del(
 /// DEL removes the port its ADD made, not one of the same name that replaced it.
 #[rstest]
 fn a_port_that_replaced_ours_is_kept(#[values("mock", "real")] kind: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let shared = dir.path().join("shared");
-    std::fs::create_dir_all(&shared).unwrap();
-    let (_ovs, db) = Ovs::start(kind, &dir.path().join("ovs"));
+    let bed = Bed::start(kind);
+    let (db, shared) = (&bed.db, &bed.shared);
     let engine = OvsEngine::new(Duration::from_secs(20));
-    let s = side(&db, &shared, VhostMode::Client, "br-usr", None);
+    let s = side(db, shared, VhostMode::Client, "br-usr", None);
     let rec = engine.add(&s, &who()).unwrap();
-    Ovs::vsctl(&db, &["del-port", "br-usr", "0123456789ab-net1"]);
+    Ovs::vsctl(db, &["del-port", "br-usr", "0123456789ab-net1"]);
     Ovs::vsctl(
-        &db,
+        db,
         &[
             "add-port",
             "br-usr",
@@ -219,13 +239,13 @@ fn a_port_that_replaced_ours_is_kept(#[values("mock", "real")] kind: &str) {
     );
     engine.del(&s, &who(), Some(&rec)).unwrap();
     assert_eq!(
-        Ovs::vsctl(&db, &["list-ports", "br-usr"]),
+        Ovs::vsctl(db, &["list-ports", "br-usr"]),
         "0123456789ab-net1",
         "someone else's port stays, and so does the bridge it is on"
     );
     // Without a record (an ADD cut short), DEL goes by name.
     engine.del(&s, &who(), None).unwrap();
-    assert_eq!(Ovs::vsctl(&db, &["list-br"]), "");
+    assert_eq!(Ovs::vsctl(db, &["list-br"]), "");
 }
 
 /// OVS makes a server's socket in its run directory; when the shared directory is on
@@ -259,12 +279,10 @@ fn a_shared_dir_on_another_filesystem_is_explained() {
 
 #[rstest]
 fn a_users_bridge_is_kept(#[values("mock", "real")] kind: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let shared = dir.path().join("shared");
-    std::fs::create_dir_all(&shared).unwrap();
-    let (_ovs, db) = Ovs::start(kind, &dir.path().join("ovs"));
+    let bed = Bed::start(kind);
+    let (db, shared) = (&bed.db, &bed.shared);
     Ovs::vsctl(
-        &db,
+        db,
         &[
             "add-br",
             "br0",
@@ -276,14 +294,14 @@ fn a_users_bridge_is_kept(#[values("mock", "real")] kind: &str) {
         ],
     );
     let engine = OvsEngine::new(Duration::from_secs(20));
-    let s = side(&db, &shared, VhostMode::Client, "br0", None);
+    let s = side(db, shared, VhostMode::Client, "br0", None);
     let rec = engine.add(&s, &who()).unwrap();
     let data: OvsRecord = serde_json::from_value(rec.data.clone()).unwrap();
     assert!(!data.bridge_created);
     engine.del(&s, &who(), Some(&rec)).unwrap();
-    assert_eq!(Ovs::vsctl(&db, &["list-br"]), "br0");
-    assert_eq!(Ovs::vsctl(&db, &["list-ports", "br0"]), "");
-    engine.status(Some(&db)).unwrap();
+    assert_eq!(Ovs::vsctl(db, &["list-br"]), "br0");
+    assert_eq!(Ovs::vsctl(db, &["list-ports", "br0"]), "");
+    engine.status(Some(db)).unwrap();
 }
 
 #[test]
@@ -299,19 +317,17 @@ fn an_unreachable_database_is_unavailable() {
 /// the wait (its other half failed) is removed by DEL with that record, socket included.
 #[rstest]
 fn an_abandoned_begin_add_is_removed_by_its_record(#[values("mock", "real")] kind: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let shared = dir.path().join("shared");
-    std::fs::create_dir_all(&shared).unwrap();
-    let (_ovs, db) = Ovs::start(kind, &dir.path().join("ovs"));
+    let bed = Bed::start(kind);
+    let (db, shared) = (&bed.db, &bed.shared);
     let engine = OvsEngine::new(Duration::from_secs(20));
-    let s = side(&db, &shared, VhostMode::Server, "br-usr", None);
+    let s = side(db, shared, VhostMode::Server, "br-usr", None);
     let record = engine.begin_add(&s, &who()).unwrap().record;
     let data: OvsRecord = serde_json::from_value(record.data.clone()).unwrap();
     assert_eq!(
         data.port_uuid.as_deref(),
-        Some(Ovs::vsctl(&db, &["get", "Port", "0123456789ab-net1", "_uuid"]).as_str())
+        Some(Ovs::vsctl(db, &["get", "Port", "0123456789ab-net1", "_uuid"]).as_str())
     );
     engine.del(&s, &who(), Some(&record)).unwrap();
-    assert_eq!(Ovs::vsctl(&db, &["list-br"]), "");
+    assert_eq!(Ovs::vsctl(db, &["list-br"]), "");
     assert!(!shared.join("0123456789ab-net1").exists());
 }
