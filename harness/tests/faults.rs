@@ -288,6 +288,46 @@ fn a_file_that_cannot_be_written(#[case] step: &str) {
     assert!(left.is_empty(), "left: {left:?}");
 }
 
+/// ADD of an ovs-dpdk attachment (bridge `br-f`, `host` keys added) on `ovs`, with
+/// everything under `root`.
+fn ovs_add(ovs: &harness::ovs::OvsServer, root: &Path, host: Value, timeout_ms: u64) -> Outcome {
+    let mut conf = json!({
+        "cniVersion": "1.0.0", "type": "userspace", "name": "ovs-faults",
+        "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
+                 "bridge": {"bridgeName": "br-f"}, "apiSocket": ovs.socket()},
+        "sharedDir": root.join("s"), "dataDir": root.join("d"), "timeoutMs": timeout_ms
+    });
+    if let Value::Object(extra) = host {
+        conf["host"].as_object_mut().unwrap().extend(extra);
+    }
+    let netns = root.join("netns");
+    std::fs::write(&netns, b"").unwrap();
+    let plugin = bins::binary("userspace-cni", "userspace").unwrap();
+    let call = PluginCall::new(
+        &plugin,
+        &bins::cni_path(&[]),
+        "0123456789abcdef",
+        &netns.display().to_string(),
+        "net1",
+    );
+    call.run("ADD", &conf).unwrap()
+}
+
+/// What a failed ADD of [`ovs_add`] must leave: no bridge, no interface, no file.
+fn assert_ovs_add_left_nothing(ovs: &harness::ovs::OvsServer, root: &Path) {
+    assert_eq!(
+        ovs.vsctl(&["list-br"]).unwrap(),
+        "",
+        "the bridge ADD created is gone"
+    );
+    assert_eq!(
+        ovs.vsctl(&["--columns=name", "list", "Interface"]).unwrap(),
+        ""
+    );
+    let left = leftovers(&[&root.join("s"), &root.join("d")]);
+    assert!(left.is_empty(), "left: {left:?}");
+}
+
 /// The same for an ovs-dpdk host on mock-ovsdb: the transaction that adds the port
 /// refused, or OVSDB stalling or dropping the connection there: ADD fails and the bridge
 /// it had just created is gone again. With no bridge yet, ADD's transactions are: the port
@@ -303,41 +343,15 @@ fn ovsdb_misbehaving_mid_add(#[case] fault: &str, #[case] code: u64) {
         .tempdir_in("/tmp")
         .unwrap();
     let ovs = OvsServer::mock_with(&root.path().join("o"), &["--fault", fault]).unwrap();
-    let conf = json!({
-        "cniVersion": "1.0.0", "type": "userspace", "name": "ovs-faults",
-        "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
-                 "bridge": {"bridgeName": "br-f"}, "apiSocket": ovs.socket()},
-        "sharedDir": root.path().join("s"), "dataDir": root.path().join("d"), "timeoutMs": 500
-    });
-    let netns = root.path().join("netns");
-    std::fs::write(&netns, b"").unwrap();
-    let plugin = bins::binary("userspace-cni", "userspace").unwrap();
-    let call = PluginCall::new(
-        &plugin,
-        &bins::cni_path(&[]),
-        "0123456789abcdef",
-        &netns.display().to_string(),
-        "net1",
-    );
-    let out = call.run("ADD", &conf).unwrap();
+    let out = ovs_add(&ovs, root.path(), json!({}), 500);
     assert_eq!(out.code(), Some(code), "{}", out.stdout);
-    assert_eq!(
-        ovs.vsctl(&["list-br"]).unwrap(),
-        "",
-        "the bridge ADD created is gone"
-    );
-    assert_eq!(
-        ovs.vsctl(&["--columns=name", "list", "Interface"]).unwrap(),
-        ""
-    );
-    let left = leftovers(&[&root.path().join("s"), &root.path().join("d")]);
-    assert!(left.is_empty(), "left: {left:?}");
+    assert_ovs_add_left_nothing(&ovs, root.path());
 }
 
 /// ovs-dpdk: the transaction commits but ovs-vswitchd cannot build the port (here: a
-/// directory is in the way of its vhost-user socket). ADD has already saved its record and written
-/// the configuration data while it waited: it fails with OVS's reason and removes all of
-/// it, the port and the bridge it made too.
+/// directory is in the way of its vhost-user socket). ADD has already saved its record and
+/// written the configuration data while it waited: it fails with OVS's reason and removes
+/// all of it, the port and the bridge it made too.
 #[test]
 fn ovs_failing_to_build_the_port_after_the_commit_leaves_nothing() {
     use harness::ovs::OvsServer;
@@ -348,34 +362,16 @@ fn ovs_failing_to_build_the_port_after_the_commit_leaves_nothing() {
     let ovs = OvsServer::mock(&root.path().join("o")).unwrap();
     let in_the_way = ovs.socket().with_file_name("0123456789ab-net1");
     std::fs::create_dir(&in_the_way).unwrap();
-    let conf = json!({
-        "cniVersion": "1.0.0", "type": "userspace", "name": "ovs-faults",
-        "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
-                 "vhost": {"mode": "server"},
-                 "bridge": {"bridgeName": "br-f"}, "apiSocket": ovs.socket()},
-        "sharedDir": root.path().join("s"), "dataDir": root.path().join("d"), "timeoutMs": 5000
-    });
-    let netns = root.path().join("netns");
-    std::fs::write(&netns, b"").unwrap();
-    let plugin = bins::binary("userspace-cni", "userspace").unwrap();
-    let call = PluginCall::new(
-        &plugin,
-        &bins::cni_path(&[]),
-        "0123456789abcdef",
-        &netns.display().to_string(),
-        "net1",
+    let out = ovs_add(
+        &ovs,
+        root.path(),
+        json!({"vhost": {"mode": "server"}}),
+        5000,
     );
-    let out = call.run("ADD", &conf).unwrap();
     assert!(!out.success);
     assert_eq!(out.code(), Some(100), "the vswitch refused: {}", out.stdout);
     let msg = out.json()["msg"].as_str().unwrap_or_default().to_string();
     assert!(msg.contains("could not open network device"), "{msg}");
-    assert_eq!(ovs.vsctl(&["list-br"]).unwrap(), "", "the bridge is gone");
-    assert_eq!(
-        ovs.vsctl(&["--columns=name", "list", "Interface"]).unwrap(),
-        ""
-    );
-    let left = leftovers(&[&root.path().join("s"), &root.path().join("d")]);
-    assert!(left.is_empty(), "left: {left:?}");
+    assert_ovs_add_left_nothing(&ovs, root.path());
     assert!(in_the_way.is_dir(), "someone else's directory is kept");
 }
