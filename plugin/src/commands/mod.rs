@@ -107,8 +107,7 @@ impl Teardown<'_> {
         // the other: at the same time when there is an IPAM exec to wait for (as in ADD),
         // else one after the other. The shared directory only once both are done (the
         // vswitch's socket may be in it), the record last.
-        let ipam_held = self.record.is_none_or(|r| r.ipam_allocated);
-        let (host, pod_side) = if self.ipam.is_some() && ipam_held {
+        let (host, pod_side) = if self.ipam_to_release().is_some() {
             std::thread::scope(|s| {
                 let pod_side = s.spawn(|| self.release_pod_side());
                 (self.delete_host(), pod_side.join())
@@ -165,9 +164,14 @@ impl Teardown<'_> {
             .map_err(Error::engine("host interface delete"))
     }
 
+    /// The IPAM plugin, when it may hold an allocation for the attachment.
+    fn ipam_to_release(&self) -> Option<&Ipam> {
+        self.ipam
+            .filter(|_| self.record.is_none_or(|r| r.ipam_allocated))
+    }
+
     fn release_pod_side(&self) -> Result<()> {
-        let ipam_held = self.record.is_none_or(|r| r.ipam_allocated);
-        if let (Some(ipam), true) = (self.ipam, ipam_held) {
+        if let Some(ipam) = self.ipam_to_release() {
             ipam.del(self.netconf, self.version)
                 .map_err(Error::ipam("IPAM release"))?;
         }

@@ -5,9 +5,9 @@
 //! ADD goes, so that a plugin killed at any point leaves enough behind for the next DEL or
 //! GC to remove everything. Records live in `dataDir` (0700), one file each: the first
 //! written in place (before it, nothing of the attachment exists), every later one
-//! replacing it atomically (not synced: see [`fs`]). DEL and ADD treat a record they cannot read (torn
-//! by a power loss) like a missing one: they remove what the netconf at hand would have
-//! built, found by discovery, and then the record.
+//! replacing it atomically (not synced: see [`fs`]). DEL and ADD treat a record they
+//! cannot read (torn by a power loss) like a missing one: they remove what the netconf at
+//! hand would have built, found by discovery, and then the record.
 
 pub mod config_data;
 pub mod fs;
@@ -190,9 +190,14 @@ impl Store {
         }
     }
 
-    pub fn save(&self, rec: &AttachmentRecord) -> Result<(), StoreError> {
-        let path = self.record_path(&rec.attachment());
+    /// A record's file and its contents.
+    fn encode(&self, rec: &AttachmentRecord) -> (PathBuf, Vec<u8>) {
         let bytes = serde_json::to_vec_pretty(rec).expect("record serializes");
+        (self.record_path(&rec.attachment()), bytes)
+    }
+
+    pub fn save(&self, rec: &AttachmentRecord) -> Result<(), StoreError> {
+        let (path, bytes) = self.encode(rec);
         fs::write_atomic(&path, &bytes, 0o600, None).map_err(io_err(&path))
     }
 
@@ -200,13 +205,13 @@ impl Store {
     /// place, since a crash that tears it leaves nothing to remove but what the netconf
     /// describes (which is what DEL and ADD do with a torn record).
     pub fn create(&self, rec: &AttachmentRecord) -> Result<(), StoreError> {
-        let path = self.record_path(&rec.attachment());
-        let bytes = serde_json::to_vec_pretty(rec).expect("record serializes");
+        let (path, bytes) = self.encode(rec);
         match fs::write_new(&path, &bytes, 0o600) {
             Ok(true) => Ok(()),
-            Ok(false) => self.save(rec),
-            Err(e) => Err(io_err(&path)(e)),
+            Ok(false) => fs::write_atomic(&path, &bytes, 0o600, None),
+            Err(e) => Err(e),
         }
+        .map_err(io_err(&path))
     }
 
     pub fn remove(&self, who: &Attachment) -> Result<(), StoreError> {
