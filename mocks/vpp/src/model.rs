@@ -117,6 +117,9 @@ pub struct Neighbor {
 }
 
 /// Everything the mock knows.
+/// Learned MACs: (bd_id, mac) -> (port, when).
+pub type L2Fib = HashMap<(u32, [u8; 6]), (u32, Instant), crate::dataplane::MacHash>;
+
 #[derive(Debug)]
 pub struct Vpp {
     pub interfaces: BTreeMap<u32, Interface>,
@@ -125,7 +128,7 @@ pub struct Vpp {
     /// Where relative memif socket names go (VPP's run directory).
     pub run_dir: PathBuf,
     /// Learned MACs: (bd_id, mac) -> (port, when).
-    pub l2fib: HashMap<(u32, [u8; 6]), (u32, Instant), crate::dataplane::MacHash>,
+    pub l2fib: L2Fib,
     /// ARP table: (sw_if_index, address) -> MAC.
     pub neighbors: BTreeMap<(u32, Ipv4Addr), Neighbor>,
     /// The memif data plane, when running (without it memif interfaces move nothing and

@@ -9,7 +9,7 @@ use memif::Burst;
 
 use super::frame::{self, Arp, Echo};
 use super::Pings;
-use crate::model::{Interface, Neighbor, Vpp};
+use crate::model::{Interface, L2Fib, Neighbor, Vpp};
 
 /// (egress sw_if_index, frame)
 pub type Out = Vec<(u32, Vec<u8>)>;
@@ -96,21 +96,11 @@ pub fn input_burst(
             vpp.l2fib.insert((bd, src), (sw, now));
             last_src = Some(src);
         }
-        let known = match vpp.l2fib.get(&(bd, dst)) {
-            _ if frame::is_group(&dst) => None,
-            Some((_, learned)) if expired(bridge.mac_age, *learned, now) => {
-                vpp.l2fib.remove(&(bd, dst));
-                None
-            }
-            Some((port, _)) => Some(*port),
-            None => None,
-        };
         let frame = Payload::Received { burst: b, frame: n };
-        match known {
+        match learned_port(&mut vpp.l2fib, bd, &dst, bridge.mac_age, now) {
             Some(port) if port == sw => {}
             Some(port) => out.push((port, frame)),
-            None if frame::is_group(&dst) && !bridge.flood => {}
-            None if !frame::is_group(&dst) && !bridge.uu_flood => {}
+            None if !floods(&dst, bridge.flood, bridge.uu_flood) => {}
             None => out.extend(
                 bridge
                     .members
@@ -204,6 +194,37 @@ fn access_egress(i: &Interface, f: &[u8]) -> Option<Vec<u8>> {
     (frame::vlan(f) == Some(i.vtr.tag1 as u16)).then(|| frame::pop_vlan(f))
 }
 
+/// The port `dst` was learned on in bridge domain `bd`; an entry older than `mac_age`
+/// (see [`expired`]) is forgotten. Group addresses are never learned.
+fn learned_port(
+    l2fib: &mut L2Fib,
+    bd: u32,
+    dst: &[u8; 6],
+    mac_age: u8,
+    now: Instant,
+) -> Option<u32> {
+    if frame::is_group(dst) {
+        return None;
+    }
+    match l2fib.get(&(bd, *dst)) {
+        Some((_, learned)) if expired(mac_age, *learned, now) => {
+            l2fib.remove(&(bd, *dst));
+            None
+        }
+        known => known.map(|(port, _)| *port),
+    }
+}
+
+/// Whether a bridge with these flags floods a frame to `dst` that no port learned:
+/// broadcast and multicast with `flood`, unknown unicast with `uu_flood`.
+fn floods(dst: &[u8; 6], flood: bool, uu_flood: bool) -> bool {
+    if frame::is_group(dst) {
+        flood
+    } else {
+        uu_flood
+    }
+}
+
 /// Whether a learned entry of a bridge with this mac_age (minutes, 0 = never) is too old.
 fn expired(mac_age: u8, learned: Instant, now: Instant) -> bool {
     mac_age != 0
@@ -245,20 +266,10 @@ fn bridge(vpp: &mut Vpp, sw: u32, bd: u32, f: Vec<u8>, now: Instant) -> Out {
     if learn && !frame::is_group(&src) {
         vpp.l2fib.insert((bd, src), (sw, now));
     }
-    let known = match vpp.l2fib.get(&(bd, dst)) {
-        _ if frame::is_group(&dst) => None,
-        Some((_, learned)) if expired(mac_age, *learned, now) => {
-            vpp.l2fib.remove(&(bd, dst));
-            None
-        }
-        Some((port, _)) => Some(*port),
-        None => None,
-    };
-    let ports: Vec<u32> = match known {
+    let ports: Vec<u32> = match learned_port(&mut vpp.l2fib, bd, &dst, mac_age, now) {
         Some(port) if port == sw => Vec::new(),
         Some(port) => vec![port],
-        None if frame::is_group(&dst) && !flood => Vec::new(),
-        None if !frame::is_group(&dst) && !uu_flood => Vec::new(),
+        None if !floods(&dst, flood, uu_flood) => Vec::new(),
         None => vpp.bridges[&bd]
             .members
             .iter()
