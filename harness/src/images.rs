@@ -34,7 +34,11 @@ pub const STATIC_BINARIES: &[(&str, &str)] = &[
     ("mock-vpp", "vppctl"),
     ("userspace-cni", "usrsp-app"),
     ("userspace-cni", "userspace"),
+    ("usrsp-install", "usrsp-install"),
 ];
+
+/// The DaemonSet's image (`deploy/10-daemonset.yaml`): the installer and the plugin.
+pub const INSTALL_IMAGE: &str = "userspace-cni-install:dev";
 
 /// Builds [`STATIC_BINARIES`] statically linked (musl) into `target/static/`, and returns
 /// their directory. Needs the target's standard library (`rustup target add
@@ -68,6 +72,20 @@ fn context(bin_dir: &Path) -> Result<Vec<u8>> {
         COPY mock-vpp vppctl usrsp-app /bin/\n\
         ENV VPP_API_SOCKET=/run/vpp/api.sock USRSP_SHARED_DIR=/var/lib/cni/usrspcni\n\
         CMD [\"/bin/mock-vpp\", \"--api-socket\", \"/run/vpp/api.sock\"]\n";
+    let bins: Vec<&str> = POD_BINARIES.iter().map(|(_, b)| *b).collect();
+    context_of(dockerfile, bin_dir, &bins)
+}
+
+/// The installer image's context: `/usrsp-install`, and the plugin in `/usrsp`.
+fn install_context(bin_dir: &Path) -> Result<Vec<u8>> {
+    let dockerfile = "FROM scratch\n\
+        COPY usrsp-install /usrsp-install\n\
+        COPY userspace /usrsp/userspace\n\
+        CMD [\"/usrsp-install\", \"--sleep\"]\n";
+    context_of(dockerfile, bin_dir, &["usrsp-install", "userspace"])
+}
+
+fn context_of(dockerfile: &str, bin_dir: &Path, bins: &[&str]) -> Result<Vec<u8>> {
     let mut tar = tar::Builder::new(Vec::new());
     // Docker cannot read GNU sparse entries, and a fresh linker output may have holes.
     tar.sparse(false);
@@ -76,21 +94,32 @@ fn context(bin_dir: &Path) -> Result<Vec<u8>> {
     header.set_mode(0o644);
     header.set_cksum();
     tar.append_data(&mut header, "Dockerfile", dockerfile.as_bytes())?;
-    for (_, bin) in POD_BINARIES {
+    for bin in bins {
         tar.append_path_with_name(bin_dir.join(bin), bin)?;
     }
     Ok(tar.into_inner()?)
 }
 
+static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Builds the static binaries and the pod image (one build at a time per process).
 pub fn build(docker: &DockerBackend) -> Result<()> {
-    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     let bin_dir = static_binaries()?;
-    let body = context(&bin_dir)?;
+    build_image(docker, POD_IMAGE, context(&bin_dir)?)
+}
+
+/// Builds the static binaries and the DaemonSet's image, [`INSTALL_IMAGE`].
+pub fn build_install(docker: &DockerBackend) -> Result<()> {
+    let _one = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    let bin_dir = static_binaries()?;
+    build_image(docker, INSTALL_IMAGE, install_context(&bin_dir)?)
+}
+
+fn build_image(docker: &DockerBackend, tag: &str, body: Vec<u8>) -> Result<()> {
     let opts = BuildImageOptionsBuilder::new()
         .dockerfile("Dockerfile")
-        .t(POD_IMAGE)
+        .t(tag)
         .rm(true)
         .forcerm(true)
         .build();

@@ -40,7 +40,8 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
-    /// Builds the pod image (static binaries, FROM scratch) for the docker backend.
+    /// Builds the pod image (static binaries, FROM scratch) for the docker backend, and
+    /// the DaemonSet's installer image (deploy/10-daemonset.yaml).
     Images,
     /// Times the plugin's ADD and DEL (p50/p99, peak RSS) on mock-vpp: with and without
     /// IPAM, with 0/100/1000 attachments on the host, and in parallel.
@@ -89,8 +90,13 @@ fn main() {
             Ok(())
         }),
         Command::Images => harness::backend::docker::DockerBackend::connect("images")
-            .and_then(|d| harness::images::build(&d))
-            .map(|()| eprintln!("built {}", harness::images::POD_IMAGE)),
+            .and_then(|d| {
+                harness::images::build(&d)?;
+                eprintln!("built {}", harness::images::POD_IMAGE);
+                harness::images::build_install(&d)?;
+                eprintln!("built {}", harness::images::INSTALL_IMAGE);
+                Ok(())
+            }),
     };
     if let Err(e) = result {
         eprintln!("harness: {e}");
