@@ -68,6 +68,9 @@ struct Run<'a> {
 pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
     catch_interrupt();
     let run_id = format!("{:06x}", (std::process::id() ^ now_nanos()) & 0xff_ffff);
+    if scenario.kube.is_some() {
+        return crate::kube::run::run(scenario, opts, &run_id);
+    }
     let root = tempfile::Builder::new().prefix("usrsp-run").tempdir()?;
     let dirs = DemoDirs::under(root.path());
     std::fs::create_dir_all(dirs.api_socket.parent().expect("socket dir"))?;
@@ -348,6 +351,16 @@ impl Run<'_> {
                     }
                 }
             }
+            Step::Apply { .. }
+            | Step::DeletePod { .. }
+            | Step::KubeState
+            | Step::DeviceInfo { .. } => {
+                self.report.step("kubernetes step", || {
+                    Err::<(), _>(Error::Check(
+                        "only Kubernetes scenarios (with [kube]) take this step".into(),
+                    ))
+                });
+            }
         }
     }
 
@@ -414,7 +427,7 @@ impl Run<'_> {
     }
 }
 
-fn expect_all(text: &str, expect: &[String]) -> Result<()> {
+pub(crate) fn expect_all(text: &str, expect: &[String]) -> Result<()> {
     for e in expect {
         if !text.contains(e.as_str()) {
             return Err(Error::Check(format!("expected {e:?} in:\n{text}")));
@@ -425,7 +438,7 @@ fn expect_all(text: &str, expect: &[String]) -> Result<()> {
 
 /// Packets counted (rx + tx) on the members of host bridge domain `bd`, from VPP's
 /// `show interface` text.
-fn bridge_packets(api: &std::path::Path, bd: u32) -> Result<u64> {
+pub(crate) fn bridge_packets(api: &std::path::Path, bd: u32) -> Result<u64> {
     let state = VppState::read(api)?;
     let members: Vec<String> = state
         .bridge(bd)

@@ -92,6 +92,36 @@ pub enum Step {
         times: usize,
         steps: Vec<Step>,
     },
+    /// Kubernetes scenarios: `kubectl apply` of a manifest; the node then starts the new
+    /// pods (sandbox, volumes, Multus ADD of their networks, network-status, downward API).
+    Apply {
+        file: String,
+    },
+    /// Kubernetes scenarios: deletes pods as a graceful delete goes (Multus DEL of their
+    /// networks in reverse order, sandbox removed, then the pod object).
+    DeletePod {
+        pod: String,
+    },
+    /// Kubernetes scenarios: every running pod's annotations (network-status, the
+    /// plugin's configuration data and mapped dir), its downward-API file, its device-info
+    /// files and the host vswitch agree with what the node attached.
+    KubeState,
+    /// Kubernetes scenarios: each attachment's device info (in network-status) names a
+    /// socket inside the pod's shared-dir mount, and the pod sees a socket there.
+    DeviceInfo {
+        pod: String,
+    },
+}
+
+/// A Kubernetes scenario: the harness plays kubelet and Multus against mock-kube.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubeSpec {
+    /// Manifests applied before the steps (NADs), relative to the scenario directory.
+    /// `{run}` in a manifest is the run's directory, `{api}` the host vswitch's API socket,
+    /// `{kubeconfig}` the kubeconfig the plugin uses (mock-kube's `multus` user).
+    #[serde(default)]
+    pub manifests: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -103,6 +133,9 @@ pub struct Scenario {
     #[serde(default)]
     pub pods: Vec<PodSpec>,
     pub steps: Vec<Step>,
+    /// Present for Kubernetes scenarios (pods come from manifests, not `pods`).
+    #[serde(default)]
+    pub kube: Option<KubeSpec>,
     #[serde(skip)]
     pub dir: PathBuf,
 }
@@ -200,6 +233,15 @@ impl Scenario {
                 }
             }
             Ok(())
+        }
+        if let Some(kube) = &self.kube {
+            // Pods come from the manifests; their names are known once applied.
+            for m in &kube.manifests {
+                if !self.dir.join(m).is_file() {
+                    return bad(format!("manifest {m} not found"));
+                }
+            }
+            return Ok(());
         }
         check(&self.steps, &pods, &self.name).map_err(Error::Check)
     }

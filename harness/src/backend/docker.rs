@@ -15,7 +15,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use super::{Backend, ExecOutput, Pod};
+use super::{Backend, ExecOutput, Mount, Pod};
 use crate::images::POD_IMAGE;
 use crate::{Error, Result};
 
@@ -88,6 +88,47 @@ impl Backend for DockerBackend {
         shared_dir: &Path,
         _vswitch: bool,
     ) -> Result<Box<dyn Pod>> {
+        self.create(
+            name,
+            vec![format!("{}:{POD_SHARED_DIR}", shared_dir.display())],
+            vec![format!("USRSP_SHARED_DIR={POD_SHARED_DIR}")],
+        )
+    }
+
+    fn create_pod_mounted(
+        &mut self,
+        name: &str,
+        mounts: &[Mount],
+        env: &[(String, String)],
+        _vswitch: bool,
+    ) -> Result<Box<dyn Pod>> {
+        let binds = mounts
+            .iter()
+            .map(|m| format!("{}:{}", m.source.display(), m.target))
+            .collect();
+        let env = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        self.create(name, binds, env)
+    }
+
+    fn leftovers(&self) -> Vec<String> {
+        let filters = HashMap::from([("label", vec![format!("{LABEL}={}", self.run_id)])]);
+        let opts = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        match self.rt.block_on(self.docker.list_containers(Some(opts))) {
+            Ok(list) => list
+                .into_iter()
+                .map(|c| format!("container {}", c.id.unwrap_or_default()))
+                .collect(),
+            Err(e) => vec![format!("cannot list containers: {e}")],
+        }
+    }
+}
+
+impl DockerBackend {
+    /// A pod container with host directories bound (`src:dst`) and extra environment.
+    fn create(&mut self, name: &str, binds: Vec<String>, env: Vec<String>) -> Result<Box<dyn Pod>> {
         let container = format!("usrsp-{}-{name}", self.run_id);
         let labels = HashMap::from([(LABEL.to_string(), self.run_id.clone())]);
         let body = ContainerCreateBody {
@@ -98,14 +139,16 @@ impl Backend for DockerBackend {
                 "--api-socket".into(),
                 POD_API_SOCKET.into(),
             ]),
-            env: Some(vec![
-                format!("VPP_API_SOCKET={POD_API_SOCKET}"),
-                format!("USRSP_SHARED_DIR={POD_SHARED_DIR}"),
-            ]),
+            env: Some(
+                [format!("VPP_API_SOCKET={POD_API_SOCKET}")]
+                    .into_iter()
+                    .chain(env)
+                    .collect(),
+            ),
             labels: Some(labels),
             host_config: Some(HostConfig {
                 network_mode: Some("none".into()),
-                binds: Some(vec![format!("{}:{POD_SHARED_DIR}", shared_dir.display())]),
+                binds: Some(binds),
                 ..Default::default()
             }),
             ..Default::default()
@@ -159,21 +202,6 @@ impl Backend for DockerBackend {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         Ok(Box::new(pod))
-    }
-
-    fn leftovers(&self) -> Vec<String> {
-        let filters = HashMap::from([("label", vec![format!("{LABEL}={}", self.run_id)])]);
-        let opts = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        match self.rt.block_on(self.docker.list_containers(Some(opts))) {
-            Ok(list) => list
-                .into_iter()
-                .map(|c| format!("container {}", c.id.unwrap_or_default()))
-                .collect(),
-            Err(e) => vec![format!("cannot list containers: {e}")],
-        }
     }
 }
 

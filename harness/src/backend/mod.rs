@@ -31,6 +31,14 @@ pub trait Pod {
     fn remove(self: Box<Self>) -> Result<()>;
 }
 
+/// A host directory shown inside a pod (a Kubernetes volume and its mount).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub source: std::path::PathBuf,
+    /// The path inside the pod.
+    pub target: String,
+}
+
 /// A kind of sandbox.
 pub trait Backend {
     fn name(&self) -> &'static str;
@@ -38,6 +46,15 @@ pub trait Backend {
     fn as_any(&self) -> &dyn std::any::Any;
     /// Starts a pod whose shared directory is `shared_dir` on the host.
     fn create_pod(&mut self, name: &str, shared_dir: &Path, vswitch: bool) -> Result<Box<dyn Pod>>;
+    /// Starts a pod that sees `mounts` (host directories at paths of its own) and has
+    /// `env` besides `VPP_API_SOCKET`: a Kubernetes pod's volumes.
+    fn create_pod_mounted(
+        &mut self,
+        name: &str,
+        mounts: &[Mount],
+        env: &[(String, String)],
+        vswitch: bool,
+    ) -> Result<Box<dyn Pod>>;
     /// What the backend made that still exists (for the final leak check).
     fn leftovers(&self) -> Vec<String>;
 }

@@ -2,14 +2,17 @@
 //! namespace; its processes join it (setns) and get a private mount namespace, so
 //! nothing they mount leaks to the host.
 
+use std::ffi::CString;
 use std::fs::File;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::io::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Backend, ExecOutput, Pod};
+use super::{Backend, ExecOutput, Mount, Pod};
 use crate::netns::Netns;
 use crate::{bins, Error, Result};
 
@@ -32,7 +35,84 @@ struct NetnsPod {
     netns: Netns,
     env: Vec<(String, String)>,
     vswitch: Option<Child>,
+    /// A Kubernetes pod's own root (its volumes at their mount paths).
+    root: Option<Arc<Root>>,
     dir: tempfile::TempDir,
+}
+
+/// A pod's own root directory: host directories bound into it, entered with chroot(2) in
+/// the pod's private mount namespace, so its volumes appear at their mount paths and
+/// nothing is mounted on the host. The system directories and the workspace binaries are
+/// bound at their own paths, so the pod's tools run unchanged.
+struct Root {
+    dir: CString,
+    /// (source, target under `dir`), mounted in order.
+    binds: Vec<(CString, CString)>,
+}
+
+impl Root {
+    fn new(dir: &Path, mounts: &[Mount]) -> Result<Root> {
+        let mut all: Vec<(PathBuf, String)> = ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/proc", "/dev"]
+            .iter()
+            .filter(|p| Path::new(p).exists())
+            .map(|p| (PathBuf::from(p), p.to_string()))
+            .collect();
+        let bins = bins::bin_dir();
+        all.push((bins.clone(), bins.display().to_string()));
+        all.extend(mounts.iter().map(|m| (m.source.clone(), m.target.clone())));
+        let cstr = |p: &Path| {
+            CString::new(p.as_os_str().as_bytes())
+                .map_err(|_| Error::Check(format!("{}: NUL in path", p.display())))
+        };
+        let mut binds = Vec::new();
+        for (source, target) in all {
+            let at = dir.join(target.trim_start_matches('/'));
+            if source.is_dir() {
+                std::fs::create_dir_all(&at)?;
+            } else {
+                std::fs::create_dir_all(at.parent().unwrap_or(dir))?;
+                File::create(&at)?;
+            }
+            binds.push((cstr(&source)?, cstr(&at)?));
+        }
+        for d in ["run/vpp", "tmp", "etc"] {
+            std::fs::create_dir_all(dir.join(d))?;
+        }
+        Ok(Root {
+            dir: cstr(dir)?,
+            binds,
+        })
+    }
+}
+
+/// Makes `cmd` run in `netns` inside `root` (see [`Root`]).
+fn enter_root(cmd: &mut Command, netns: &Path, root: Arc<Root>) -> Result<()> {
+    enter(cmd, netns)?;
+    // SAFETY: only async-signal-safe calls (mount, chroot, chdir) between fork and exec,
+    // on C strings made before the fork; runs after `enter`'s unshare, so the mounts are
+    // private to the child's mount namespace.
+    unsafe {
+        cmd.pre_exec(move || {
+            for (source, target) in &root.binds {
+                let flags = libc::MS_BIND | libc::MS_REC;
+                if libc::mount(
+                    source.as_ptr(),
+                    target.as_ptr(),
+                    std::ptr::null(),
+                    flags,
+                    std::ptr::null(),
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            if libc::chroot(root.dir.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    Ok(())
 }
 
 /// Makes `cmd` run in `netns` with a private mount namespace.
@@ -75,6 +155,39 @@ impl Backend for NetnsBackend {
     }
 
     fn create_pod(&mut self, name: &str, shared_dir: &Path, vswitch: bool) -> Result<Box<dyn Pod>> {
+        self.start(name, Some(shared_dir), &[], &[], vswitch)
+    }
+
+    fn create_pod_mounted(
+        &mut self,
+        name: &str,
+        mounts: &[Mount],
+        env: &[(String, String)],
+        vswitch: bool,
+    ) -> Result<Box<dyn Pod>> {
+        self.start(name, None, mounts, env, vswitch)
+    }
+
+    fn leftovers(&self) -> Vec<String> {
+        self.made
+            .iter()
+            .filter(|n| PathBuf::from("/var/run/netns").join(n).exists())
+            .map(|n| format!("netns {n}"))
+            .collect()
+    }
+}
+
+impl NetnsBackend {
+    /// A pod seeing the host's files (`shared_dir` given), or with its own root holding
+    /// `mounts` (Kubernetes pods).
+    fn start(
+        &mut self,
+        name: &str,
+        shared_dir: Option<&Path>,
+        mounts: &[Mount],
+        extra_env: &[(String, String)],
+        vswitch: bool,
+    ) -> Result<Box<dyn Pod>> {
         let ns_name = format!(
             "usrsp-{}-{}",
             self.run_id,
@@ -83,30 +196,43 @@ impl Backend for NetnsBackend {
         let netns = Netns::create(&ns_name)?;
         self.made.push(ns_name);
         let dir = tempfile::Builder::new().prefix("usrsp-pod").tempdir()?;
-        let api = dir.path().join("run/vpp/api.sock");
-        let env = vec![
-            ("VPP_API_SOCKET".to_string(), api.display().to_string()),
-            (
-                "USRSP_SHARED_DIR".to_string(),
-                shared_dir.display().to_string(),
-            ),
-        ];
+        let (root, api, pod_api) = match shared_dir {
+            Some(_) => {
+                let api = dir.path().join("run/vpp/api.sock");
+                (None, api.clone(), api)
+            }
+            None => {
+                let root_dir = dir.path().join("root");
+                let root = Root::new(&root_dir, mounts)?;
+                (
+                    Some(Arc::new(root)),
+                    root_dir.join("run/vpp/api.sock"),
+                    PathBuf::from("/run/vpp/api.sock"),
+                )
+            }
+        };
+        let mut env = vec![("VPP_API_SOCKET".to_string(), pod_api.display().to_string())];
+        if let Some(shared) = shared_dir {
+            env.push(("USRSP_SHARED_DIR".to_string(), shared.display().to_string()));
+        }
+        env.extend(extra_env.iter().cloned());
         let mut pod = NetnsPod {
             name: name.into(),
             netns,
             env,
             vswitch: None,
+            root,
             dir,
         };
         if vswitch {
             let bin = bins::binary("mock-vpp", "mock-vpp")?;
             let mut cmd = Command::new(bin);
             cmd.arg("--api-socket")
-                .arg(&api)
+                .arg(&pod_api)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(File::create(pod.dir.path().join("mock-vpp.log"))?);
-            enter(&mut cmd, &pod.netns.path())?;
+            pod.enter(&mut cmd)?;
             let child = cmd
                 .spawn()
                 .map_err(|e| Error::Spawn("mock-vpp".into(), e))?;
@@ -121,13 +247,14 @@ impl Backend for NetnsBackend {
         }
         Ok(Box::new(pod))
     }
+}
 
-    fn leftovers(&self) -> Vec<String> {
-        self.made
-            .iter()
-            .filter(|n| PathBuf::from("/var/run/netns").join(n).exists())
-            .map(|n| format!("netns {n}"))
-            .collect()
+impl NetnsPod {
+    fn enter(&self, cmd: &mut Command) -> Result<()> {
+        match &self.root {
+            Some(root) => enter_root(cmd, &self.netns.path(), root.clone()),
+            None => enter(cmd, &self.netns.path()),
+        }
     }
 }
 
@@ -158,7 +285,7 @@ impl Pod for NetnsPod {
         cmd.args(rest)
             .envs(self.env.iter().cloned())
             .stdin(Stdio::null());
-        enter(&mut cmd, &self.netns.path())?;
+        self.enter(&mut cmd)?;
         let out = cmd.output().map_err(|e| Error::Spawn(first.clone(), e))?;
         let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
         output.push_str(&String::from_utf8_lossy(&out.stderr));
