@@ -28,6 +28,16 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path}: ERROR: {key:?} missing from pod annotation")]
+    AnnotationMissing { path: PathBuf, key: &'static str },
+    #[error("{path}: {key}: Invalid formatted JSON data: {reason}")]
+    AnnotationMalformed {
+        path: PathBuf,
+        key: &'static str,
+        reason: String,
+    },
+    #[error("{path}: no entry for interface {if_name} in the pod annotation")]
+    NoEntry { path: PathBuf, if_name: String },
     #[error("{path}: {source}")]
     Engine {
         path: PathBuf,
@@ -84,6 +94,21 @@ pub fn container_side(
     let data = ContainerConfigData::read(path)
         .map_err(|e| malformed(e.to_string()))?
         .ok_or_else(|| AppError::NoData(shared_dir.to_path_buf()))?;
+    side_of(shared_dir, path, data, api_socket)
+}
+
+/// Checks one attachment's data (read from `path`) and turns it into what the engine
+/// builds, its socket inside `shared_dir`.
+pub fn side_of(
+    shared_dir: &Path,
+    path: &Path,
+    data: ContainerConfigData,
+    api_socket: Option<&Path>,
+) -> Result<(ContainerConfigData, ContainerSide), AppError> {
+    let malformed = |reason: String| AppError::Malformed {
+        path: path.to_path_buf(),
+        reason,
+    };
     let c = &data.config;
     let socket_name = match c.iftype.as_str() {
         "memif" => &c.memif.socketfile,
@@ -175,9 +200,56 @@ pub fn run(
     timeout: Duration,
     keep_data: bool,
 ) -> Result<Vec<Built>, AppError> {
-    let mut built = Vec::new();
+    let mut sides = Vec::new();
     for path in find_data(shared_dir, if_name)? {
         let (data, side) = container_side(shared_dir, &path, api_socket)?;
+        sides.push((path, data, side));
+    }
+    build_all(sides, timeout, !keep_data)
+}
+
+/// The attachments of the pod's downward-API annotations (or only `if_name`'s), sockets
+/// mapped through `userspace/mapped-dir` (else `shared_dir`), waiting up to `wait` for
+/// kubelet to project them.
+pub fn sides_from_annotations(
+    file: &Path,
+    shared_dir: &Path,
+    if_name: Option<&str>,
+    api_socket: Option<&Path>,
+    wait: Duration,
+) -> Result<Vec<(ContainerConfigData, ContainerSide)>, AppError> {
+    let every = Duration::from_millis(200);
+    let (dir, entries) = downward::wait_for_entries(file, shared_dir, if_name, wait, every)?;
+    entries
+        .into_iter()
+        .map(|data| side_of(&dir, file, data, api_socket))
+        .collect()
+}
+
+/// Builds every attachment of the pod's downward-API annotations (see
+/// [`sides_from_annotations`]).
+pub fn run_from_annotations(
+    file: &Path,
+    shared_dir: &Path,
+    if_name: Option<&str>,
+    api_socket: Option<&Path>,
+    timeout: Duration,
+    wait: Duration,
+) -> Result<Vec<Built>, AppError> {
+    let sides = sides_from_annotations(file, shared_dir, if_name, api_socket, wait)?
+        .into_iter()
+        .map(|(data, side)| (file.to_path_buf(), data, side))
+        .collect();
+    build_all(sides, timeout, false)
+}
+
+fn build_all(
+    sides: Vec<(PathBuf, ContainerConfigData, ContainerSide)>,
+    timeout: Duration,
+    consume: bool,
+) -> Result<Vec<Built>, AppError> {
+    let mut built = Vec::new();
+    for (path, data, side) in sides {
         let engine_error = |source| AppError::Engine {
             path: path.clone(),
             source,
@@ -208,7 +280,7 @@ pub fn run(
             done.addresses,
             done.mac
         );
-        if !keep_data {
+        if consume {
             fs::remove_file(&path).map_err(|source| AppError::Io {
                 path: path.clone(),
                 source,
@@ -218,6 +290,9 @@ pub fn run(
     }
     Ok(built)
 }
+
+#[path = "container_downward.rs"]
+pub mod downward;
 
 #[cfg(test)]
 mod tests {

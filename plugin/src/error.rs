@@ -2,6 +2,7 @@
 
 use crate::cni::{CniError, ErrorCode};
 use crate::ipam::IpamError;
+use crate::kube::KubeError;
 use crate::plan::Invalid;
 use crate::store::StoreError;
 
@@ -44,6 +45,8 @@ pub enum Error {
     /// STATUS: the plugin cannot serve ADDs now.
     #[error("{0}")]
     NotAvailable(String),
+    #[error("{0}")]
+    Kube(#[from] KubeError),
 }
 
 impl Error {
@@ -85,6 +88,9 @@ impl Error {
             Error::UnknownAttachment(_) => ErrorCode::UnknownContainer,
             Error::Mismatch(_) => ErrorCode::CheckMismatch,
             Error::NotAvailable(_) => ErrorCode::NotAvailable,
+            Error::Kube(KubeError::Config(_)) => ErrorCode::InvalidConfig,
+            Error::Kube(k) if k.is_transient() => ErrorCode::TryAgainLater,
+            Error::Kube(_) => ErrorCode::Kubernetes,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod container_side;
 pub mod error;
 pub mod ipam;
+pub mod kube;
 pub mod logging;
 pub mod netconf;
 pub mod plan;
@@ -85,9 +86,6 @@ pub fn run(env: Result<Environment, CniError>, stdin: &[u8], init_logging: bool)
     };
     if init_logging {
         logging::init(&conf.log_level, &conf.log_file);
-    }
-    if !conf.kubeconfig.is_empty() {
-        tracing::warn!("kubeconfig is not used: configuration data goes to the shared directory");
     }
     let version_text = if conf.cni_version.is_empty() {
         "0.1.0"

@@ -43,8 +43,15 @@ pub struct Plan {
     pub host: HostSide,
     /// The container side's configuration, as handed to the container.
     pub container: UserSpaceConf,
-    /// The per-container directory holding the socket and the configuration data.
+    /// The per-container directory holding the socket and the configuration data (in
+    /// Kubernetes mode, the pod's `shared-dir` on the host).
     pub shared_dir: PathBuf,
+    /// Where the vswitch finds the socket: `shared_dir`, or its short alias
+    /// (`short_dir`), or the directory a device plugin chose.
+    pub socket_dir: PathBuf,
+    /// A short directory bind-mounted from `shared_dir`, when the socket path would not
+    /// fit a unix socket address.
+    pub short_dir: Option<PathBuf>,
     /// The socket file name inside `shared_dir`.
     pub socket_file: String,
     pub config_data_path: PathBuf,
@@ -52,6 +59,17 @@ pub struct Plan {
     /// Group that must be able to use the shared directory and socket (vhost `group`).
     pub group: Option<String>,
     pub timeout: Duration,
+}
+
+/// Kubernetes mode: the directories the pod decides (see [`crate::kube`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodDirs {
+    /// The pod's `shared-dir` volume on the host.
+    pub shared_dir: PathBuf,
+    /// The short alias to use when a socket path in `shared_dir` is too long.
+    pub short_dir: Option<PathBuf>,
+    /// A socket path a device plugin dictated (its device-info file).
+    pub placed_socket: Option<PathBuf>,
 }
 
 /// Settings that do not depend on the attachment (for GC and STATUS).
@@ -90,6 +108,15 @@ pub fn api_socket(side: &UserSpaceConf, which: &str) -> Result<Option<PathBuf>, 
 
 impl Plan {
     pub fn new(conf: &NetConf, who: &Attachment) -> Result<Plan, Invalid> {
+        Plan::build(conf, who, None)
+    }
+
+    /// The plan of a pod whose spec decides the directories (Kubernetes mode).
+    pub fn for_pod(conf: &NetConf, who: &Attachment, dirs: &PodDirs) -> Result<Plan, Invalid> {
+        Plan::build(conf, who, Some(dirs))
+    }
+
+    fn build(conf: &NetConf, who: &Attachment, pod: Option<&PodDirs>) -> Result<Plan, Invalid> {
         let host_engine = host_engine(conf)?.to_string();
         let container_engine = if conf.container.engine.is_empty() {
             host_engine.clone()
@@ -129,7 +156,27 @@ impl Plan {
             )));
         }
         let id12 = short_id(&who.container_id);
-        let shared_dir = shared_dir(conf, &host_engine, id12)?;
+        let shared_dir = match pod {
+            Some(p) => absolute_clean(&p.shared_dir.display().to_string(), "shared-dir volume")?,
+            None => shared_dir(conf, &host_engine, id12)?,
+        };
+        let mut short_dir = None;
+        // Where the socket named `name` goes.
+        let place = |name: &str| -> Result<PathBuf, Invalid> {
+            if let Some(placed) = pod.and_then(|p| p.placed_socket.as_ref()) {
+                return checked_socket_path(
+                    placed.parent().unwrap_or(Path::new("/")),
+                    &placed.file_name().unwrap_or_default().to_string_lossy(),
+                );
+            }
+            let long = shared_dir.join(name);
+            match pod.and_then(|p| p.short_dir.as_ref()) {
+                Some(short) if long.as_os_str().len() > MAX_SOCKET_PATH => {
+                    checked_socket_path(short, name)
+                }
+                _ => checked_socket_path(&shared_dir, name),
+            }
+        };
         let mut container = conf.container.clone();
         container.engine = container_engine;
         container.iftype = iftype.to_string();
@@ -139,10 +186,24 @@ impl Plan {
         let api_socket = api_socket(&conf.host, "host")?;
         api_socket_of_container(&conf.container)?;
         let (interface, socket_file, group) = if iftype == "memif" {
-            memif(conf, who, &shared_dir, &mut container)?
+            memif(conf, who, &place, &mut container)?
         } else {
-            vhost(conf, who, &shared_dir, &mut container)?
+            vhost(conf, who, &place, &mut container)?
         };
+        let socket_path = match &interface {
+            InterfaceSpec::Memif { socket_path, .. } => socket_path,
+            InterfaceSpec::VhostUser { socket_path, .. } => socket_path,
+        };
+        let socket_dir = socket_path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let socket_file = socket_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or(socket_file);
+        if let Some(short) = pod.and_then(|p| p.short_dir.as_ref()) {
+            if *short == socket_dir {
+                short_dir = Some(short.clone());
+            }
+        }
         let config_data_path = shared_dir.join(format!("configData-{id12}-{}.json", who.if_name));
         Ok(Plan {
             attachment: who.clone(),
@@ -156,6 +217,8 @@ impl Plan {
             socket_file,
             config_data_path,
             shared_dir,
+            socket_dir,
+            short_dir,
             data_dir: data_dir(conf)?,
             group,
             timeout: timeout(conf)?,
@@ -163,7 +226,7 @@ impl Plan {
     }
 
     pub fn socket_path(&self) -> PathBuf {
-        self.shared_dir.join(&self.socket_file)
+        self.socket_dir.join(&self.socket_file)
     }
 }
 
@@ -316,7 +379,7 @@ type SideParts = (InterfaceSpec, String, Option<String>);
 fn memif(
     conf: &NetConf,
     who: &Attachment,
-    dir: &Path,
+    place: &dyn Fn(&str) -> Result<PathBuf, Invalid>,
     container: &mut UserSpaceConf,
 ) -> Result<SideParts, Invalid> {
     let role = |text: &str| match text {
@@ -361,7 +424,7 @@ fn memif(
     let generated = format!("memif-{}-{}.sock", short_id(&who.container_id), who.if_name);
     let name = shared_socket_name(&host.socketfile, &cm.socketfile, generated)?;
     cm.socketfile = name.clone();
-    let socket_path = checked_socket_path(dir, &name)?;
+    let socket_path = place(&name)?;
     Ok((
         InterfaceSpec::Memif {
             role: host_role,
@@ -384,7 +447,7 @@ fn mode_name(m: MemifMode) -> &'static str {
 fn vhost(
     conf: &NetConf,
     who: &Attachment,
-    dir: &Path,
+    place: &dyn Fn(&str) -> Result<PathBuf, Invalid>,
     container: &mut UserSpaceConf,
 ) -> Result<SideParts, Invalid> {
     let mode = |text: &str| match text {
@@ -422,7 +485,7 @@ fn vhost(
     let generated = format!("{}-{}", short_id(&who.container_id), who.if_name);
     let name = shared_socket_name(&host.socketfile, &cv.socketfile, generated)?;
     cv.socketfile = name.clone();
-    let socket_path = checked_socket_path(dir, &name)?;
+    let socket_path = place(&name)?;
     Ok((
         InterfaceSpec::VhostUser {
             mode: host_mode,

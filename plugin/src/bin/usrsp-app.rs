@@ -17,6 +17,14 @@ struct Args {
         default_value = "/var/lib/cni/usrspcni"
     )]
     shared_dir: PathBuf,
+    /// Read the attachments from the pod's downward-API annotations file (Kubernetes
+    /// mode) instead of the shared directory's data files.
+    #[arg(long, env = "USRSP_ANNOTATIONS", num_args = 0..=1,
+          default_missing_value = userspace_cni::container_side::downward::DEFAULT_ANNOTATIONS_FILE)]
+    annotations: Option<PathBuf>,
+    /// With --annotations: wait this long for kubelet to project the entries.
+    #[arg(long, default_value_t = 0)]
+    wait_ms: u64,
     /// Only the attachment with this interface name.
     #[arg(long)]
     ifname: Option<String>,
@@ -40,6 +48,47 @@ struct Args {
 fn main() {
     let args = Args::parse();
     userspace_cni::logging::init(&args.log_level, "");
+    if let Some(file) = &args.annotations {
+        let cs = userspace_cni::container_side::run_from_annotations;
+        let listed = if args.list {
+            userspace_cni::container_side::sides_from_annotations(
+                file,
+                &args.shared_dir,
+                args.ifname.as_deref(),
+                args.api_socket.as_deref(),
+                Duration::from_millis(args.wait_ms),
+            )
+            .map(|sides| {
+                for (data, side) in sides {
+                    println!(
+                        "{} engine={} iftype={} socket={} addresses={}",
+                        data.if_name,
+                        data.config.engine,
+                        data.config.iftype,
+                        match &side.interface {
+                            engines::InterfaceSpec::Memif { socket_path, .. }
+                            | engines::InterfaceSpec::VhostUser { socket_path, .. } => {
+                                socket_path.display()
+                            }
+                        },
+                        side.addresses.join(",")
+                    );
+                }
+                Vec::new()
+            })
+        } else {
+            cs(
+                file,
+                &args.shared_dir,
+                args.ifname.as_deref(),
+                args.api_socket.as_deref(),
+                Duration::from_millis(args.timeout_ms),
+                Duration::from_millis(args.wait_ms),
+            )
+        };
+        report(listed);
+        return;
+    }
     if args.list {
         match userspace_cni::container_side::list(&args.shared_dir, args.ifname.as_deref()) {
             Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
@@ -50,13 +99,22 @@ fn main() {
         }
         return;
     }
-    match userspace_cni::container_side::run(
+    report(userspace_cni::container_side::run(
         &args.shared_dir,
         args.ifname.as_deref(),
         args.api_socket.as_deref(),
         Duration::from_millis(args.timeout_ms),
         args.keep_data,
-    ) {
+    ));
+}
+
+fn report(
+    outcome: Result<
+        Vec<userspace_cni::container_side::Built>,
+        userspace_cni::container_side::AppError,
+    >,
+) {
+    match outcome {
         Ok(built) => {
             for b in built {
                 println!(

@@ -18,6 +18,8 @@ pub enum ErrorCode {
     Vswitch,
     /// CHECK found the attachment different from what ADD made (plugin-specific).
     CheckMismatch,
+    /// The Kubernetes API refused or does not know the pod (plugin-specific).
+    Kubernetes,
     /// An error passed through from a delegated plugin, with its own code.
     Delegated(u32),
 }
@@ -36,6 +38,7 @@ impl ErrorCode {
             ErrorCode::NotAvailable => 50,
             ErrorCode::Vswitch => 100,
             ErrorCode::CheckMismatch => 101,
+            ErrorCode::Kubernetes => 102,
             ErrorCode::Delegated(n) => n,
         }
     }

@@ -10,7 +10,11 @@ use crate::store::State;
 
 pub fn add(ctx: &Context) -> Result<Value> {
     let who = ctx.attachment();
-    let plan = Plan::new(&ctx.conf, &who)?;
+    let mut pod = kube_side::open_for_add(&ctx.conf, &ctx.env.args)?;
+    let plan = match pod.as_ref().and_then(|p| p.dirs.as_ref()) {
+        Some(dirs) => Plan::for_pod(&ctx.conf, &who, dirs)?,
+        None => Plan::new(&ctx.conf, &who)?,
+    };
     let gid = match &plan.group {
         None => None,
         Some(g) => Some(
@@ -90,12 +94,20 @@ pub fn add(ctx: &Context) -> Result<Value> {
         // (releasing what was never allocated is harmless).
         ipam_allocated: ipam.is_some(),
         result: None,
+        // Before the mount and the annotation exist, so that an undo finds them.
+        kube: pod.as_ref().map(|p| crate::kube::KubeRecord {
+            short_dir: plan.short_dir.clone(),
+            annotated: true,
+            ..p.record.clone()
+        }),
+        device_info_file: kube_side::device_info_file(&ctx.conf),
     };
     store.create(&rec)?;
 
     let mut host_created = false;
     let outcome = build(
         ctx,
+        pod.as_mut().map(|p| &mut p.session),
         &plan,
         gid,
         &prev,
@@ -128,6 +140,7 @@ pub fn add(ctx: &Context) -> Result<Value> {
 #[allow(clippy::too_many_arguments)]
 fn build(
     ctx: &Context,
+    session: Option<&mut crate::kube::Session>,
     plan: &Plan,
     gid: Option<u32>,
     prev: &CniResult,
@@ -144,6 +157,7 @@ fn build(
     if let (Some(gid), true) = (gid, rec.created_dir.is_some()) {
         fs::chown_group(dir, gid).map_err(Error::io("shared directory", dir))?;
     }
+    kube_side::make_short_dir(plan)?;
 
     let mac = engines::mac::for_attachment(who, "container").to_string();
     let interface = Interface {
@@ -158,7 +172,13 @@ fn build(
     // IPAM exec to wait for, on a second thread; without, it is a file, written once the
     // vswitch has the request (a thread would cost more than it overlaps). Either
     // failing undoes both.
-    let pod_side = || allocate_and_describe(ctx, plan, ipam, &interface, &mac, gid);
+    let device_info = rec.device_info_file.clone();
+    let pod_side = || {
+        allocate_and_describe(ctx, plan, ipam, &interface, &mac, gid).and_then(|(alloc, data)| {
+            publish(plan, session, device_info.as_deref(), &data)?;
+            Ok(alloc)
+        })
+    };
     let (host, allocation) = if ipam.is_some() {
         std::thread::scope(|s| {
             let pod_side = s.spawn(pod_side);
@@ -228,7 +248,7 @@ fn allocate_and_describe(
     interface: &Interface,
     mac: &str,
     gid: Option<u32>,
-) -> Result<CniResult> {
+) -> Result<(CniResult, ContainerConfigData)> {
     let who = &plan.attachment;
     let mut allocation = CniResult::default();
     if let Some(ipam) = ipam {
@@ -261,5 +281,22 @@ fn allocate_and_describe(
     let path = &plan.config_data_path;
     data.write(path, gid)
         .map_err(Error::io("configuration data", path))?;
-    Ok(allocation)
+    Ok((allocation, data))
+}
+
+/// Kubernetes mode and device info: the annotation entry on the pod, the device-info
+/// file. Either failing fails the ADD (which then undoes both).
+fn publish(
+    plan: &Plan,
+    session: Option<&mut crate::kube::Session>,
+    device_info: Option<&std::path::Path>,
+    data: &ContainerConfigData,
+) -> Result<()> {
+    if let Some(s) = session {
+        s.publish(kube_side::entry(data))?;
+    }
+    if let Some(f) = device_info {
+        kube_side::write_device_info(plan, f)?;
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@ mod add;
 mod check;
 mod del;
 mod gc;
+mod kube_side;
 mod status;
 
 pub use add::add;
@@ -80,7 +81,7 @@ fn open_locked(data_dir: &std::path::Path, timeout: Duration) -> Result<(Store, 
 fn plan_of_record(rec: &AttachmentRecord) -> Option<(NetConf, Plan)> {
     let bytes = serde_json::to_vec(&rec.netconf).ok()?;
     let conf = NetConf::parse(&bytes).ok()?;
-    let plan = Plan::new(&conf, &rec.attachment()).ok()?;
+    let plan = kube_side::plan(&conf, &rec.attachment(), rec.kube.as_ref()).ok()?;
     Some((conf, plan))
 }
 
@@ -118,6 +119,7 @@ impl Teardown<'_> {
         };
         host?;
         pod_side.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        kube_side::release_short_dir(self.record.and_then(|r| r.kube.as_ref()))?;
         // Without a record only the per-container directory is assumed to be ours.
         let top = match self.record {
             Some(r) => r.created_dir.clone(),
@@ -174,6 +176,21 @@ impl Teardown<'_> {
         if let Some(ipam) = self.ipam_to_release() {
             ipam.del(self.netconf, self.version)
                 .map_err(Error::ipam("IPAM release"))?;
+        }
+        if let Some(r) = self
+            .record
+            .filter(|r| r.kube.is_some() || r.device_info_file.is_some())
+        {
+            let kubeconfig = NetConf::parse(self.netconf)
+                .map(|c| c.kubeconfig)
+                .unwrap_or_default();
+            kube_side::release(
+                &kubeconfig,
+                r.kube.as_ref(),
+                r.device_info_file.as_deref(),
+                &self.plan.attachment,
+                self.plan.timeout,
+            )?;
         }
         let cd = &self.plan.config_data_path;
         fs::remove_file(cd).map_err(Error::io("configuration data delete", cd))

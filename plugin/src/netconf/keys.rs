@@ -54,6 +54,8 @@ pub const NETCONF: &[Field] = &[
     object("container", SIDE),
     leaf("sharedDir"),
     leaf("kubeconfig"),
+    leaf("kubeletDir"),
+    leaf("shortSocketDir"),
     leaf("logFile"),
     leaf("logLevel"),
     leaf("dataDir"),

@@ -92,9 +92,18 @@ pub struct NetConf {
     pub container: UserSpaceConf,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub shared_dir: String,
-    /// Accepted for compatibility; configuration data goes to the shared directory.
+    /// The API server and identity for Kubernetes mode (see [`crate::kube`]).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub kubeconfig: String,
+    /// Kubernetes mode: kubelet's root directory (where emptyDir volumes live).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub kubelet_dir: String,
+    /// Kubernetes mode: parent of the short directories for too-long socket paths.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub short_socket_dir: String,
+    /// Extra arguments (`args.cni` from Multus's `cni-args`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub args: Option<Value>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub log_file: String,
     #[serde(skip_serializing_if = "String::is_empty")]

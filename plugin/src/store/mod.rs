@@ -75,6 +75,12 @@ pub struct AttachmentRecord {
     pub ipam_allocated: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
+    /// Kubernetes mode: the pod, its directories and annotation (see [`crate::kube`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube: Option<crate::kube::KubeRecord>,
+    /// The device-info file written for the attachment (`CNIDeviceInfoFile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_info_file: Option<PathBuf>,
 }
 
 impl AttachmentRecord {

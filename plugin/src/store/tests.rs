@@ -14,6 +14,8 @@ fn record(cid: &str, ifname: &str, marker: u32) -> AttachmentRecord {
         host: None,
         ipam_allocated: false,
         result: None,
+        kube: None,
+        device_info_file: None,
     }
 }
 
