@@ -296,6 +296,9 @@ mod tests {
             "ovs-vhostuser",
             "ovs-vhostuser-real",
             "mixed-engines",
+            "k8s-vpp-memif-ping",
+            "k8s-ovs-vhostuser",
+            "k8s-churn",
         ] {
             assert!(all.contains_key(name), "{name}: {:?}", all.keys());
         }

@@ -5,7 +5,7 @@ use harness::runner::{run, Options};
 use harness::scenario::{scenarios_dir, Scenario};
 use rstest::rstest;
 
-/// Scenarios on the real OVS-DPDK run one at a time (two userspace datapaths in one
+/// Scenarios on the real OVS-DPDK (`*-real`, `k8s-ovs-vhostuser`) run one at a time (two userspace datapaths in one
 /// network namespace clash).
 static REAL_OVS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -17,13 +17,15 @@ fn scenario_passes(
         "scale",
         "ovs-vhostuser",
         "ovs-vhostuser-real",
-        "mixed-engines"
+        "mixed-engines",
+        "k8s-vpp-memif-ping",
+        "k8s-ovs-vhostuser",
+        "k8s-churn"
     )]
     name: &str,
     #[values("netns", "docker")] backend: &str,
 ) {
-    let _serial = name
-        .ends_with("-real")
+    let _serial = (name.ends_with("-real") || name == "k8s-ovs-vhostuser")
         .then(|| REAL_OVS.lock().unwrap_or_else(|e| e.into_inner()));
     let scenario = Scenario::all(&scenarios_dir())
         .unwrap()
@@ -55,6 +57,9 @@ fn every_shipped_scenario_is_covered() {
         "ovs-vhostuser",
         "ovs-vhostuser-real",
         "mixed-engines",
+        "k8s-vpp-memif-ping",
+        "k8s-ovs-vhostuser",
+        "k8s-churn",
     ];
     for n in &names {
         assert!(
