@@ -13,6 +13,17 @@ use std::fmt::Write;
 use crate::dataplane::show::{self, mac};
 use crate::model::{Device, MemifRole, Vpp};
 
+/// Runs one CLI line against the shared model, as both sockets do: `ping` waits for its
+/// replies without holding the model; everything else runs under its lock.
+pub fn execute(vpp: &std::sync::Arc<std::sync::Mutex<Vpp>>, line: &str) -> (i32, String) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if words.first() == Some(&"ping") {
+        return crate::dataplane::ping(vpp, &words[1..]);
+    }
+    let mut model = vpp.lock().unwrap_or_else(|e| e.into_inner());
+    run(&mut model, line)
+}
+
 /// Runs one CLI line: (retval, output).
 pub fn run(vpp: &mut Vpp, line: &str) -> (i32, String) {
     let words: Vec<&str> = line.split_whitespace().collect();

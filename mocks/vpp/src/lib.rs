@@ -9,6 +9,8 @@
 //! - [`handlers`]: each API request applied to the model, answered as VPP answers it;
 //!   [`api_table`]: the message table of the handshake.
 //! - [`cli`]: the CLI commands `vppctl` sends through `cli_inband`, in VPP's layout.
+//! - [`cli_socket`]: VPP's CLI socket (`cli-listen`), the one VPP's `vppctl` uses, a
+//!   telnet-style session ([`telnet`]) running the same commands.
 //! - [`server`]: the socket, one thread per client, requests serialised on the model.
 //! - [`dataplane`]: memif interfaces that move packets (a master listens on its socket
 //!   file while it has master interfaces; a slave connects while admin-up, retrying until
@@ -38,6 +40,7 @@
 
 pub mod api_table;
 pub mod cli;
+pub mod cli_socket;
 mod clients;
 pub mod dataplane;
 mod dump;
@@ -46,6 +49,7 @@ pub mod handlers;
 pub mod model;
 pub mod server;
 mod sock;
+pub mod telnet;
 
 pub use server::{serve, serve_with_faults, Server};
 

@@ -35,6 +35,7 @@ pub struct Server {
     listener_fd: std::os::fd::RawFd,
     accept: Option<JoinHandle<()>>,
     vpp: Arc<Mutex<Vpp>>,
+    cli: Option<crate::cli_socket::CliSocket>,
 }
 
 /// Starts serving on `path`. The socket file appears only once it accepts connections.
@@ -78,6 +79,7 @@ pub fn serve_with_faults(path: &Path, faults: Faults) -> io::Result<Server> {
         listener_fd,
         accept: Some(accept),
         vpp,
+        cli: None,
     })
 }
 
@@ -91,11 +93,18 @@ impl Server {
         self.vpp.clone()
     }
 
+    /// Also serves the CLI socket (VPP's `cli-listen`) at `path`, on the same model.
+    pub fn serve_cli(&mut self, path: &Path) -> io::Result<()> {
+        self.cli = Some(crate::cli_socket::serve(path, self.vpp.clone())?);
+        Ok(())
+    }
+
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
+        self.cli = None;
         if let Some(t) = self.accept.take() {
             self.stop.store(true, Ordering::SeqCst);
             // Wake the blocking accept: shutdown(2) on a listening socket makes accept
