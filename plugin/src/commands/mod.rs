@@ -190,7 +190,8 @@ fn version_of(conf: &NetConf) -> Version {
     Version::parse(&conf.cni_version).unwrap_or(Version::LATEST)
 }
 
-/// The stdin of a command parsed as JSON (for storing in a record).
+/// The stdin of a command parsed as JSON (for storing in a record), as Go reads it: a
+/// key given twice is merged, so the record parses back to the same netconf.
 fn stdin_value(stdin: &[u8]) -> Value {
-    serde_json::from_slice(stdin).unwrap_or(Value::Null)
+    NetConf::canonical(stdin).map_or(Value::Null, Value::Object)
 }
