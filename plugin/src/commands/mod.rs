@@ -4,6 +4,7 @@ mod add;
 mod check;
 mod del;
 mod gc;
+mod original;
 mod status;
 
 pub use add::add;
@@ -51,6 +52,24 @@ fn engine_for(name: &str, timeout: Duration) -> Result<Box<dyn Engine>> {
             engines::compiled_engines().join(", ")
         )))
     })
+}
+
+/// [`Error::engine`], led by the original plugin's words for the error when it had some.
+fn engine_error<'a>(
+    engine: &'a dyn Engine,
+    step: &'static str,
+) -> impl FnOnce(engines::Error) -> Error + 'a {
+    move |e| {
+        let words = engine.original_words(&e);
+        let inner = Error::engine(step)(e);
+        match words {
+            Some(words) => Error::Worded {
+                words,
+                inner: Box::new(inner),
+            },
+            None => inner,
+        }
+    }
 }
 
 /// The IPAM plugin of a netconf, resolved in `CNI_PATH`, set up to act for `who`.
@@ -161,7 +180,7 @@ impl Teardown<'_> {
                 &self.plan.attachment,
                 self.record.and_then(|r| r.host.as_ref()),
             )
-            .map_err(Error::engine("host interface delete"))
+            .map_err(engine_error(&*engine, "host interface delete"))
     }
 
     /// The IPAM plugin, when it may hold an allocation for the attachment.
