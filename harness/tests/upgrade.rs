@@ -75,8 +75,8 @@ impl VppBed {
         let dir = self.dirs.shared.join(&id[..12]);
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join(format!("memif-{}-net1.sock", &id[..12]));
-        let mut c = vpp_api::Client::connect(self.mock.socket(), "govpp", Duration::from_secs(5))
-            .unwrap();
+        let mut c =
+            vpp_api::Client::connect(self.mock.socket(), "govpp", Duration::from_secs(5)).unwrap();
         let r = c
             .request(&MemifSocketFilenameAddDel {
                 is_add: true,
@@ -161,10 +161,19 @@ fn vpp_pods_of_the_original_are_deleted_exactly() {
     ok(bed.call(&id(1)).run("DEL", &conf).unwrap(), "DEL");
     let s = bed.state();
     let memifs: Vec<u32> = s.memifs.iter().map(|m| m.sw_if_index).collect();
-    assert!(!memifs.contains(&gone), "the original's memif is gone: {s:?}");
-    assert!(memifs.contains(&kept) && memifs.contains(&collected), "{s:?}");
+    assert!(
+        !memifs.contains(&gone),
+        "the original's memif is gone: {s:?}"
+    );
+    assert!(
+        memifs.contains(&kept) && memifs.contains(&collected),
+        "{s:?}"
+    );
     let sockets: Vec<u32> = s.memif_sockets.iter().map(|(id, _)| *id).collect();
-    assert!(!sockets.contains(&1), "its socket registration is gone: {s:?}");
+    assert!(
+        !sockets.contains(&1),
+        "its socket registration is gone: {s:?}"
+    );
     assert!(sockets.contains(&2) && sockets.contains(&3), "{s:?}");
     assert_eq!(
         s.bridge(4).unwrap().members.len(),
@@ -275,18 +284,43 @@ fn ovs_pods_of_the_original_are_deleted_exactly() {
         let port = format!("{}-net1", &id[..12]);
         let dir = shared.join(&id[..12]);
         std::fs::create_dir_all(&dir).unwrap();
-        if ovs.vsctl(&["--bare", "--columns=name", "find", "bridge", "name=br0"]).unwrap().is_empty() {
-            ovs.vsctl(&["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev"])
-                .unwrap();
+        if ovs
+            .vsctl(&["--bare", "--columns=name", "find", "bridge", "name=br0"])
+            .unwrap()
+            .is_empty()
+        {
+            ovs.vsctl(&[
+                "add-br",
+                "br0",
+                "--",
+                "set",
+                "bridge",
+                "br0",
+                "datapath_type=netdev",
+            ])
+            .unwrap();
         }
         let server_path = format!("options:vhost-server-path={}", dir.join(&port).display());
         ovs.vsctl(&[
-            "add-port", "br0", &port, "--", "set", "Interface", &port,
-            "type=dpdkvhostuserclient", &server_path,
+            "add-port",
+            "br0",
+            &port,
+            "--",
+            "set",
+            "Interface",
+            &port,
+            "type=dpdkvhostuserclient",
+            &server_path,
         ])
         .unwrap();
         let mac = ovs
-            .vsctl(&["--bare", "--columns=mac", "find", "port", &format!("name={port}")])
+            .vsctl(&[
+                "--bare",
+                "--columns=mac",
+                "find",
+                "port",
+                &format!("name={port}"),
+            ])
             .unwrap();
         write_record(
             &data,
@@ -304,7 +338,11 @@ fn ovs_pods_of_the_original_are_deleted_exactly() {
     );
 
     ok(call(&id(1)).run("DEL", &conf).unwrap(), "DEL");
-    assert_eq!(ports(), format!("{}-net1", &id(2)[..12]), "only its port went");
+    assert_eq!(
+        ports(),
+        format!("{}-net1", &id(2)[..12]),
+        "only its port went"
+    );
     assert!(!gone_rec.exists() && kept_rec.exists());
     ok(call(&id(2)).run("DEL", &conf).unwrap(), "DEL");
     assert_eq!(ports(), "");
@@ -313,7 +351,10 @@ fn ovs_pods_of_the_original_are_deleted_exactly() {
 
     // This plugin's ADD of the same netconf (no netType): a port on br0.
     let port = format!("{}-net1", &id(3)[..12]);
-    ok(call(&id(3)).run("ADD", &conf).unwrap(), "ADD without netType");
+    ok(
+        call(&id(3)).run("ADD", &conf).unwrap(),
+        "ADD without netType",
+    );
     assert_eq!(ports(), port);
     ok(call(&id(3)).run("DEL", &conf).unwrap(), "DEL");
     assert_eq!(ports(), "");

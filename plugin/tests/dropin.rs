@@ -221,8 +221,10 @@ fn a_key_given_twice_merges_as_go_did() {
     let mut conf = h.netconf(json!({}));
     let host = conf.as_object_mut().unwrap().remove("host").unwrap();
     let text = serde_json::to_string(&conf).unwrap();
-    let split = json!({"engine": host["engine"], "iftype": host["iftype"], "apiSocket": host["apiSocket"]});
-    let rest = json!({"netType": host["netType"], "memif": host["memif"], "bridge": host["bridge"]});
+    let split =
+        json!({"engine": host["engine"], "iftype": host["iftype"], "apiSocket": host["apiSocket"]});
+    let rest =
+        json!({"netType": host["netType"], "memif": host["memif"], "bridge": host["bridge"]});
     let text = format!(
         "{},\"host\":{split},\"host\":{rest}}}",
         &text[..text.len() - 1]
