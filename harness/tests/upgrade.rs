@@ -65,13 +65,33 @@ impl VppBed {
         PluginCall::new(&plugin, &bins::cni_path(&[]), id, &self.netns, "net1")
     }
 
+    /// The IPAM plugin's allocation files (each names its container id).
+    fn allocations(&self) -> String {
+        leftovers(&[&self.dirs.ipam])
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     fn state(&self) -> VppState {
         VppState::read(self.mock.socket()).unwrap()
     }
 
     /// What the original's VPP ADD did for one pod (bridge domain 4, memif master on
-    /// `<sharedDir>/<id12>/memif-<id12>-net1.sock`), and its record.
-    fn original_add(&self, id: &str, socket_id: u32) -> (u32, PathBuf) {
+    /// `<sharedDir>/<id12>/memif-<id12>-net1.sock`, an address from the IPAM plugin of
+    /// `ipam`, when given), and its record.
+    fn original_add(&self, id: &str, socket_id: u32, ipam: Option<&Value>) -> (u32, PathBuf) {
+        if let Some(conf) = ipam {
+            let host_local = PluginCall::new(
+                Path::new("/usr/lib/cni/host-local"),
+                "/usr/lib/cni",
+                id,
+                &self.netns,
+                "net1",
+            );
+            ok(host_local.run("ADD", conf).unwrap(), "host-local ADD");
+        }
         let dir = self.dirs.shared.join(&id[..12]);
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join(format!("memif-{}-net1.sock", &id[..12]));
@@ -153,10 +173,12 @@ impl VppBed {
 #[test]
 fn vpp_pods_of_the_original_are_deleted_exactly() {
     let bed = VppBed::new();
-    let conf = netconf(&bed.dirs, "1.1.0", false);
-    let (gone, gone_rec) = bed.original_add(&id(1), 1);
-    let (kept, kept_rec) = bed.original_add(&id(2), 2);
-    let (collected, collected_rec) = bed.original_add(&id(3), 3);
+    // The original's examples: cniVersion 0.3.1, host-local.
+    let conf = netconf(&bed.dirs, "0.3.1", true);
+    let (gone, gone_rec) = bed.original_add(&id(1), 1, Some(&conf));
+    let (kept, kept_rec) = bed.original_add(&id(2), 2, Some(&conf));
+    let (collected, collected_rec) = bed.original_add(&id(3), 3, Some(&conf));
+    assert!(bed.allocations().contains(&id(1)));
 
     ok(bed.call(&id(1)).run("DEL", &conf).unwrap(), "DEL");
     let s = bed.state();
@@ -181,6 +203,9 @@ fn vpp_pods_of_the_original_are_deleted_exactly() {
         "the neighbours stay in the bridge domain: {s:?}"
     );
     assert!(!gone_rec.exists(), "the record is consumed");
+    let held = bed.allocations();
+    assert!(!held.contains(&id(1)), "its address is released: {held}");
+    assert!(held.contains(&id(2)) && held.contains(&id(3)), "{held}");
     assert!(kept_rec.exists() && collected_rec.exists());
     assert!(
         !bed.dirs.shared.join(&id(1)[..12]).exists(),
@@ -192,6 +217,7 @@ fn vpp_pods_of_the_original_are_deleted_exactly() {
 
     // GC removes the original's pod the runtime no longer knows, and keeps the other.
     let mut gc = conf.clone();
+    gc["cniVersion"] = json!("1.1.0");
     gc["cni.dev/valid-attachments"] = json!([{"containerID": id(2), "ifname": "net1"}]);
     ok(bed.call(&id(2)).run("GC", &gc).unwrap(), "GC");
     let s = bed.state();
@@ -208,6 +234,10 @@ fn vpp_pods_of_the_original_are_deleted_exactly() {
     assert_eq!(s.bridge(4).map(|b| b.members.len()), Some(0), "{s:?}");
     let left = leftovers(&[&bed.dirs.shared, &bed.dirs.data]);
     assert!(left.is_empty(), "left: {left:?}");
+    // The GC'd pod's address is the IPAM plugin's own GC's to release (this host-local
+    // has none): the original kept too little of the container id for a release.
+    let held = bed.allocations();
+    assert!(!held.contains(&id(2)) && held.contains(&id(3)), "{held}");
     let _ = &bed.root;
 }
 
@@ -217,7 +247,7 @@ fn vpp_pods_of_the_original_are_deleted_exactly() {
 fn stale_ids_are_not_trusted() {
     let bed = VppBed::new();
     let conf = netconf(&bed.dirs, "1.0.0", false);
-    let (other, _) = bed.original_add(&id(2), 2);
+    let (other, _) = bed.original_add(&id(2), 2, None);
     let rec = write_record(
         &bed.dirs.data,
         &id(1),
@@ -234,7 +264,7 @@ fn stale_ids_are_not_trusted() {
 fn a_corrupt_record_fails_del_in_the_original_words_and_is_kept() {
     let bed = VppBed::new();
     let conf = netconf(&bed.dirs, "1.0.0", false);
-    let (_, rec) = bed.original_add(&id(1), 1);
+    let (_, rec) = bed.original_add(&id(1), 1, None);
     std::fs::write(&rec, br#"{"swIfIndex":"seven"}"#).unwrap();
     let before = bed.state();
     let out = bed.call(&id(1)).run("DEL", &conf).unwrap();
