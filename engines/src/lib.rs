@@ -50,6 +50,23 @@ pub trait Engine {
     /// Whether the vswitch at `api_socket` (the engine's standard socket when `None`)
     /// answers (CNI STATUS).
     fn status(&self, api_socket: Option<&Path>) -> Result<()>;
+    /// Removes what the original plugin made for `who`, as its record `saved` names it,
+    /// once the vswitch confirms that object is that attachment's on `side`'s network;
+    /// whether it was found (nothing is touched otherwise). Bridges are kept: nothing
+    /// says whether the original made them.
+    fn del_original(
+        &self,
+        _side: &HostSide,
+        _who: &Attachment,
+        _saved: &OriginalRecord,
+    ) -> Result<bool> {
+        Ok(false)
+    }
+    /// The original plugin's words for `e`, when it had its own (the plugin leads its
+    /// message with them, so that what operators grep for still matches).
+    fn original_words(&self, _e: &Error) -> Option<String> {
+        None
+    }
 }
 
 /// An ADD the vswitch has taken on but may still be carrying out.

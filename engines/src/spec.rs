@@ -107,3 +107,16 @@ pub struct HostRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
 }
+
+/// What the original (Go) plugin saved about an attachment's host side, in its own
+/// records: enough to remove exactly what it made when a node is upgraded in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OriginalRecord {
+    /// VPP: the memif's sw_if_index and its socket's id.
+    Vpp {
+        sw_if_index: u32,
+        memif_socket_id: u32,
+    },
+    /// OVS-DPDK: the port (named after its vhost-user socket).
+    Ovs { port: String },
+}

@@ -266,8 +266,10 @@ fn a_torn_record_does_not_wedge_the_attachment(#[case] next: &str) {
     bed.assert_clean();
 }
 
-/// Files and directories the plugin makes are private (0700 / 0600), or group-readable
-/// for the vhost `group` when one is asked for.
+/// The pod's shared directory and configuration data are readable by the pod's
+/// application whatever user it runs as (0755 / 0644, the configuration data as the
+/// original wrote it), or by the vhost `group` only when one is asked for (0750 / 0640);
+/// the plugin's own records stay private (0700).
 #[test]
 fn file_modes_and_the_vhost_group() {
     use std::os::unix::fs::MetadataExt;
@@ -277,10 +279,10 @@ fn file_modes_and_the_vhost_group() {
     let call = bed.call(&id(1));
     ok(call.run("ADD", &conf).unwrap(), "ADD");
     let dir = bed.dirs.shared.join(&id(1)[..12]);
-    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir), 0o755);
     assert_eq!(
         mode(&dir.join(format!("configData-{}-net1.json", &id(1)[..12]))),
-        0o600
+        0o644
     );
     assert_eq!(mode(&bed.dirs.data), 0o700);
     ok(call.run("DEL", &conf).unwrap(), "DEL");
@@ -303,6 +305,7 @@ fn file_modes_and_the_vhost_group() {
     unknown["host"]["vhost"] = json!({"group": "no-such-group"});
     let out = bed.call(&id(3)).run("ADD", &unknown).unwrap();
     assert_eq!(out.code(), Some(7), "{}", out.stdout);
+    assert_eq!(out.json()["msg"], "group: unknown group no-such-group");
     bed.assert_clean();
 }
 

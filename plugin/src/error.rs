@@ -36,6 +36,28 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file-system call failed: said as the original plugin (Go's `os` package) said it,
+    /// `<op> <path>: <error>`, then what for.
+    #[error("{op} {}: {} ({what})", path.display(), go_error_text(source))]
+    Os {
+        op: &'static str,
+        path: std::path::PathBuf,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The original plugin's record of an attachment cannot be used (it is kept): said in
+    /// the original's words, then which file.
+    #[error("ERROR: Failed to {verb} {kind} saved data: {reason} ({})", path.display())]
+    OriginalRecord {
+        verb: &'static str,
+        kind: &'static str,
+        path: std::path::PathBuf,
+        reason: String,
+    },
+    /// An error the original plugin had words of its own for: those first, then ours.
+    #[error("{words} ({inner})")]
+    Worded { words: String, inner: Box<Error> },
     /// CHECK or DEL for an attachment this plugin has no trace of.
     #[error("{0}")]
     UnknownAttachment(String),
@@ -79,7 +101,11 @@ impl Error {
                 engines::Error::Io { .. } => ErrorCode::Io,
             },
             Error::Store(StoreError::Busy { .. }) => ErrorCode::TryAgainLater,
-            Error::Store(_) | Error::Io { .. } => ErrorCode::Io,
+            Error::Store(_)
+            | Error::Io { .. }
+            | Error::Os { .. }
+            | Error::OriginalRecord { .. } => ErrorCode::Io,
+            Error::Worded { inner, .. } => inner.code(),
             Error::Ipam { source, .. } => match source {
                 IpamError::Plugin { error, .. } => ErrorCode::Delegated(error.code),
                 IpamError::BadName { .. } | IpamError::NotFound { .. } => ErrorCode::InvalidConfig,
@@ -116,3 +142,46 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An I/O error as Go prints a system call's: the C library's text with a lower-case
+/// first letter (`permission denied`, `not a directory`), without Rust's `(os error N)`.
+pub fn go_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match (e.raw_os_error(), text.rfind(" (os error ")) {
+        (Some(_), Some(at)) => &text[..at],
+        _ => text.as_str(),
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(libc::EACCES, "permission denied")]
+    #[case(libc::ENOTDIR, "not a directory")]
+    #[case(libc::ENOENT, "no such file or directory")]
+    fn os_errors_read_as_go_prints_them(#[case] errno: i32, #[case] text: &str) {
+        assert_eq!(
+            go_error_text(&std::io::Error::from_raw_os_error(errno)),
+            text
+        );
+        let e = Error::Os {
+            op: "mkdir",
+            path: "/run/x".into(),
+            what: "the pod's shared directory",
+            source: std::io::Error::from_raw_os_error(errno),
+        };
+        assert_eq!(
+            e.to_string(),
+            format!("mkdir /run/x: {text} (the pod's shared directory)")
+        );
+        assert_eq!(e.code(), ErrorCode::Io);
+    }
+}

@@ -242,9 +242,11 @@ fn network(host: &UserSpaceConf, engine: &str) -> Result<Network, Invalid> {
         v => return Err(invalid(format!("ERROR: Invalid vlanId:{v} (1 to 4094)"))),
     };
     match host.net_type.as_str() {
+        // The original's OVS engine puts the port on the bridge whatever netType says.
+        "" if engine == "ovs-dpdk" => ovs_bridge(b, vlan),
         "" => Err(invalid("ERROR: NetType must be provided")),
         "interface" | "none" if engine == "ovs-dpdk" => Err(invalid(format!(
-            "ERROR: HostConf.NetType:{} is not supported by ovs-dpdk (an OVS port needs a bridge)",
+            "ERROR: HostConf.NetType {:?} not supported. (ovs-dpdk: an OVS port needs a bridge)",
             host.net_type
         ))),
         "interface" | "none" => Ok(Network::Interface),
@@ -276,27 +278,30 @@ fn network(host: &UserSpaceConf, engine: &str) -> Result<Network, Invalid> {
                 vlan,
             }))
         }
-        "bridge" => {
-            let name = if b.bridge_name.is_empty() {
-                DEFAULT_OVS_BRIDGE.to_string()
-            } else {
-                b.bridge_name.clone()
-            };
-            let ok = name.len() <= 15
-                && name
-                    .bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
-                && name != "."
-                && name != "..";
-            if !ok {
-                return Err(invalid(format!(
-                    "ERROR: Invalid bridgeName:{name} (up to 15 letters, digits, '_', '-', '.')"
-                )));
-            }
-            Ok(Network::Bridge(BridgeSpec { name, vlan }))
-        }
+        "bridge" => ovs_bridge(b, vlan),
         other => Err(invalid(format!("ERROR: Unknown HostConf.NetType:{other}"))),
     }
+}
+
+/// The OVS bridge of a netconf: `bridgeName`, else `br0`.
+fn ovs_bridge(b: &crate::netconf::BridgeConf, vlan: Option<u16>) -> Result<Network, Invalid> {
+    let name = if b.bridge_name.is_empty() {
+        DEFAULT_OVS_BRIDGE.to_string()
+    } else {
+        b.bridge_name.clone()
+    };
+    let ok = name.len() <= 15
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        && name != "."
+        && name != "..";
+    if !ok {
+        return Err(invalid(format!(
+            "ERROR: Invalid bridgeName:{name} (up to 15 letters, digits, '_', '-', '.')"
+        )));
+    }
+    Ok(Network::Bridge(BridgeSpec { name, vlan }))
 }
 
 /// `<sharedDir>/<id12>/`, else the host engine's standard directory.
@@ -479,7 +484,10 @@ fn vhost(
             && g.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'));
         if !ok {
-            return Err(invalid(format!("ERROR: Invalid vhost group:{g}")));
+            // The original's lookup said so for any name it could not find.
+            return Err(invalid(format!(
+                "group: unknown group {g} (not a valid group name)"
+            )));
         }
     }
     let generated = format!("{}-{}", short_id(&who.container_id), who.if_name);

@@ -227,8 +227,10 @@ fn unreachable_vswitch_is_try_again_later_and_leaves_nothing() {
     assert!(!ok);
     assert_eq!(out["code"], 11, "{out}");
     let msg = out["msg"].as_str().unwrap();
+    // The original's words first, then which step and why.
+    assert!(msg.starts_with("VPP API socket file "), "{msg}");
     assert!(
-        msg.starts_with("host interface: connect: vswitch unavailable at"),
+        msg.contains("(host interface: connect: vswitch unavailable at"),
         "{msg}"
     );
     h.assert_untouched();

@@ -13,6 +13,7 @@
 //! OVS could not set up is removed again and ADD fails.
 //! DEL removes the port ADD made by its uuid, in one transaction.
 
+mod original;
 mod session;
 
 use std::path::{Path, PathBuf};
@@ -283,5 +284,14 @@ impl Engine for OvsEngine {
     fn status(&self, api_socket: Option<&Path>) -> Result<()> {
         let mut s = self.connect(api_socket)?;
         s.ping()
+    }
+
+    fn del_original(
+        &self,
+        side: &HostSide,
+        who: &Attachment,
+        saved: &crate::OriginalRecord,
+    ) -> Result<bool> {
+        original::del(self, side, who, saved)
     }
 }

@@ -5,6 +5,7 @@
 //! cleans up after an ADD that crashed before saving anything.
 
 mod container;
+mod original;
 mod session;
 
 use std::path::{Path, PathBuf};
@@ -285,6 +286,27 @@ impl Engine for VppEngine {
         s.ping()?;
         s.close();
         Ok(())
+    }
+
+    fn del_original(
+        &self,
+        side: &HostSide,
+        who: &Attachment,
+        saved: &crate::OriginalRecord,
+    ) -> Result<bool> {
+        original::del(self, side, who, saved)
+    }
+
+    /// The original said this whenever it could not connect, whatever the reason.
+    fn original_words(&self, e: &Error) -> Option<String> {
+        match e {
+            Error::Unavailable {
+                step: crate::Step::Connect,
+                socket,
+                ..
+            } => Some(format!("VPP API socket file {socket} does not exist")),
+            _ => None,
+        }
     }
 }
 

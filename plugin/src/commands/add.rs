@@ -21,7 +21,7 @@ pub fn add(ctx: &Context) -> Result<Value> {
             fs::group_id(g)
                 .ok()
                 .flatten()
-                .ok_or_else(|| Invalid(format!("ERROR: Unknown vhost group:{g}")))?,
+                .ok_or_else(|| Invalid(format!("group: unknown group {g}")))?,
         ),
     };
     if !std::path::Path::new(&ctx.env.netns).exists() {
@@ -152,8 +152,10 @@ fn build(
 ) -> Result<Value> {
     let who = &plan.attachment;
     let dir = &plan.shared_dir;
-    let mode = if gid.is_some() { 0o750 } else { 0o700 };
-    fs::ensure_dir(dir, mode).map_err(Error::io("shared directory", dir))?;
+    // Open to the pod's application whatever user it runs as (nothing in it is secret;
+    // the sockets' own modes guard them), or to the vhost group only.
+    let mode = if gid.is_some() { 0o750 } else { 0o755 };
+    make_shared_dir(dir, mode)?;
     if let (Some(gid), true) = (gid, rec.created_dir.is_some()) {
         fs::chown_group(dir, gid).map_err(Error::io("shared directory", dir))?;
     }
@@ -207,7 +209,7 @@ fn build(
         {
             *host_created = true;
         }
-        Error::engine("host interface")(e)
+        engine_error(engine, "host interface")(e)
     })?;
     *host_created = true;
     // Kept in memory only until the final save: a DEL after a crash here finds the host
@@ -237,6 +239,37 @@ fn build(
     // nothing (or what an unreachable vswitch kept).
     pending.finish().map_err(Error::engine("host interface"))?;
     Ok(result.to_json(ctx.version))
+}
+
+/// Creates the pod's shared directory when missing. Failures read as the original's
+/// (`stat <dir>: ...` when it cannot be looked at, `mkdir <dir>: ...` when it cannot be
+/// made), naming the directory that failed.
+fn make_shared_dir(dir: &std::path::Path, mode: u32) -> Result<()> {
+    const WHAT: &str = "the pod's shared directory";
+    let os = |op, path: &std::path::Path, source| Error::Os {
+        op,
+        path: path.to_path_buf(),
+        what: WHAT,
+        source,
+    };
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(os("stat", dir, e)),
+        _ => {}
+    }
+    match fs::ensure_dir(dir, mode) {
+        Ok(_) => Ok(()),
+        // Something else is there: Go's MkdirAll says ENOTDIR.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(os(
+            "mkdir",
+            dir,
+            std::io::Error::from_raw_os_error(libc::ENOTDIR),
+        )),
+        Err(e) => {
+            // The first directory that could not be made.
+            let at = fs::first_missing(dir).unwrap_or_else(|| dir.to_path_buf());
+            Err(os("mkdir", &at, e))
+        }
+    }
 }
 
 /// The pod's side of ADD: the IPAM allocation (none without IPAM), and the configuration

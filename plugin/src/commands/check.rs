@@ -51,7 +51,7 @@ pub fn check(ctx: &Context) -> Result<()> {
     let engine = engine_for(&plan.host_engine, plan.timeout)?;
     engine
         .check(&plan.host, &who, host)
-        .map_err(Error::engine("host interface"))?;
+        .map_err(engine_error(&*engine, "host interface"))?;
     let path = &plan.config_data_path;
     match ContainerConfigData::read(path).map_err(Error::io("configuration data", path))? {
         Some(d) if d.container_id == who.container_id && d.if_name == who.if_name => {}

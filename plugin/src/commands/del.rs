@@ -8,6 +8,10 @@ pub fn del(ctx: &Context) -> Result<()> {
     let timeout = crate::plan::timeout(&ctx.conf)?;
     let (store, _lock) = open_locked(&data_dir, timeout)?;
     let record = store.load_or_discard(&who)?;
+    // A pod the original plugin made (the node was upgraded since).
+    if record.is_none() && original::del(ctx, &store, &data_dir)? {
+        return Ok(());
+    }
 
     // What was built is described by the ADD's own netconf; fall back to this one.
     let from_record = record.as_ref().and_then(plan_of_record);

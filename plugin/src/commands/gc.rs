@@ -52,6 +52,10 @@ pub fn gc(ctx: &Context) -> Result<()> {
             first_error.get_or_insert(e);
         }
     }
+    // Pods the original plugin made (the node was upgraded since).
+    if let Err(e) = original::gc(ctx, &store, &data_dir, &valid) {
+        first_error.get_or_insert(e);
+    }
     if let Some(ipam) = ipam_for(&ctx.conf, &ctx.env.path, None)? {
         ipam.call_if_1_1(crate::cni::Command::Gc, &ctx.stdin)
             .map_err(Error::ipam("IPAM GC"))?;

@@ -5,6 +5,7 @@ mod check;
 mod del;
 mod gc;
 mod kube_side;
+mod original;
 mod status;
 
 pub use add::add;
@@ -52,6 +53,24 @@ fn engine_for(name: &str, timeout: Duration) -> Result<Box<dyn Engine>> {
             engines::compiled_engines().join(", ")
         )))
     })
+}
+
+/// [`Error::engine`], led by the original plugin's words for the error when it had some.
+fn engine_error<'a>(
+    engine: &'a dyn Engine,
+    step: &'static str,
+) -> impl FnOnce(engines::Error) -> Error + 'a {
+    move |e| {
+        let words = engine.original_words(&e);
+        let inner = Error::engine(step)(e);
+        match words {
+            Some(words) => Error::Worded {
+                words,
+                inner: Box::new(inner),
+            },
+            None => inner,
+        }
+    }
 }
 
 /// The IPAM plugin of a netconf, resolved in `CNI_PATH`, set up to act for `who`.
@@ -163,7 +182,7 @@ impl Teardown<'_> {
                 &self.plan.attachment,
                 self.record.and_then(|r| r.host.as_ref()),
             )
-            .map_err(Error::engine("host interface delete"))
+            .map_err(engine_error(&*engine, "host interface delete"))
     }
 
     /// The IPAM plugin, when it may hold an allocation for the attachment.
@@ -207,7 +226,8 @@ fn version_of(conf: &NetConf) -> Version {
     Version::parse(&conf.cni_version).unwrap_or(Version::LATEST)
 }
 
-/// The stdin of a command parsed as JSON (for storing in a record).
+/// The stdin of a command parsed as JSON (for storing in a record), as Go reads it: a
+/// key given twice is merged, so the record parses back to the same netconf.
 fn stdin_value(stdin: &[u8]) -> Value {
-    serde_json::from_slice(stdin).unwrap_or(Value::Null)
+    NetConf::canonical(stdin).map_or(Value::Null, Value::Object)
 }

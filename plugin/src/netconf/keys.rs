@@ -9,6 +9,8 @@
 
 use serde_json::{Map, Value};
 
+use super::raw::Raw;
+
 /// A known key, and the shape of its value when that is one of our objects.
 pub struct Field {
     pub name: &'static str,
@@ -65,35 +67,59 @@ pub const NETCONF: &[Field] = &[
 /// Rewrites the keys of `obj` that name one of `fields` to their canonical spelling,
 /// recursively, with Go's precedence and merge rules. Unknown keys are kept unchanged.
 pub fn canonicalize(obj: Map<String, Value>, fields: &[Field]) -> Map<String, Value> {
+    canonicalize_raw(
+        obj.into_iter().map(|(k, v)| (k, Raw::from(v))).collect(),
+        fields,
+    )
+}
+
+/// [`canonicalize`] for an object as written, repeated keys included: like Go, a key
+/// given again (in any case) decodes into what the earlier one set, so objects of ours
+/// merge field by field, at every depth; anything else is replaced.
+pub fn canonicalize_raw(pairs: Vec<(String, Raw)>, fields: &[Field]) -> Map<String, Value> {
     let mut out = Map::new();
-    for (key, value) in obj {
+    for (key, value) in pairs {
         let field = fields
             .iter()
             .find(|f| f.name == key)
             .or_else(|| fields.iter().find(|f| f.name.eq_ignore_ascii_case(&key)));
         let Some(field) = field else {
-            out.insert(key, value);
+            out.insert(key, value.into_value());
             continue;
         };
-        if value.is_null() {
+        if matches!(value, Raw::Other(Value::Null)) {
             continue;
         }
         let value = match (field.nested, value) {
-            (Some(nested), Value::Object(inner)) => {
-                let inner = canonicalize(inner, nested);
+            (Some(nested), Raw::Object(inner)) => {
+                let inner = canonicalize_raw(inner, nested);
                 match out.remove(field.name) {
                     Some(Value::Object(mut earlier)) => {
-                        earlier.extend(inner);
+                        merge(&mut earlier, inner, nested);
                         Value::Object(earlier)
                     }
                     _ => Value::Object(inner),
                 }
             }
-            (_, v) => v,
+            (_, v) => v.into_value(),
         };
         out.insert(field.name.to_string(), value);
     }
     out
+}
+
+/// Decodes `later` into `earlier` as Go does into a struct: objects of ours merge, other
+/// values replace.
+fn merge(earlier: &mut Map<String, Value>, later: Map<String, Value>, fields: &[Field]) {
+    for (key, value) in later {
+        let nested = fields.iter().find(|f| f.name == key).and_then(|f| f.nested);
+        match (nested, earlier.get_mut(&key), value) {
+            (Some(n), Some(Value::Object(e)), Value::Object(l)) => merge(e, l, n),
+            (_, _, v) => {
+                earlier.insert(key, v);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +157,28 @@ mod tests {
         assert_eq!(v["host"], json!({"engine": "vpp", "iftype": "memif"}));
         let v = canon(json!({"sharedDir": null}));
         assert!(v.get("sharedDir").is_none());
+    }
+
+    #[test]
+    fn a_key_given_twice_merges_like_go() {
+        let parse = |text: &str| {
+            let super::super::raw::Raw::Object(pairs) =
+                super::super::raw::parse(text.as_bytes()).unwrap()
+            else {
+                panic!("not an object")
+            };
+            Value::Object(canonicalize_raw(pairs, NETCONF))
+        };
+        let v = parse(
+            r#"{"host":{"engine":"vpp","bridge":{"bridgeId":4}},"host":{"iftype":"memif","bridge":{"vlanId":7}},"name":"a","name":"b"}"#,
+        );
+        assert_eq!(
+            v,
+            json!({"host": {"engine": "vpp", "iftype": "memif", "bridge": {"bridgeId": 4, "vlanId": 7}}, "name": "b"})
+        );
+        // The later value of a field wins, in the merged object too.
+        let v = parse(r#"{"host":{"engine":"vpp"},"HOST":{"engine":"ovs-dpdk"}}"#);
+        assert_eq!(v["host"]["engine"], "ovs-dpdk");
     }
 
     #[test]

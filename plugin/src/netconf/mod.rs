@@ -6,6 +6,7 @@
 //! defaults.
 
 pub mod keys;
+pub mod raw;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -134,12 +135,16 @@ impl NetConf {
     /// Decodes stdin. Errors carry serde's text; the caller prefixes them as the original
     /// did (`failed to load netconf: ...`).
     pub fn parse(bytes: &[u8]) -> Result<NetConf, String> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        let Value::Object(obj) = value else {
+        serde_json::from_value(Value::Object(Self::canonical(bytes)?)).map_err(|e| e.to_string())
+    }
+
+    /// The netconf as Go would have read it, keys in their canonical spelling: a key given
+    /// twice merges into one (see [`keys`]). Parsing it again gives the same netconf.
+    pub fn canonical(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, String> {
+        let raw::Raw::Object(pairs) = raw::parse(bytes)? else {
             return Err("netconf must be a JSON object".into());
         };
-        let canonical = keys::canonicalize(obj, keys::NETCONF);
-        serde_json::from_value(Value::Object(canonical)).map_err(|e| e.to_string())
+        Ok(keys::canonicalize_raw(pairs, keys::NETCONF))
     }
 
     /// The IPAM plugin named by `ipam.type`, when there is one.

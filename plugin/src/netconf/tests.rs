@@ -129,3 +129,22 @@ proptest! {
         prop_assert_eq!(c.host.bridge.bridge_id, 4);
     }
 }
+
+/// Go's `encoding/json` decodes a repeated key into what the first one set: the two
+/// `host` objects of this netconf are one host side, which the plan accepts.
+#[test]
+fn a_key_given_twice_exactly_merges_like_go() {
+    let text = br#"{"cniVersion":"0.3.1","type":"userspace","name":"n",
+        "host":{"engine":"vpp","iftype":"memif","bridge":{"bridgeId":4}},
+        "host":{"netType":"bridge","memif":{"role":"master"},"bridge":{"vlanId":10}}}"#;
+    let c = NetConf::parse(text).unwrap();
+    assert_eq!(c.host.engine, "vpp");
+    assert_eq!(c.host.iftype, "memif");
+    assert_eq!(c.host.net_type, "bridge");
+    assert_eq!(c.host.memif.role, "master");
+    assert_eq!(c.host.bridge.bridge_id, 4);
+    assert_eq!(c.host.bridge.vlan_id, 10);
+    // The canonical form (what a record keeps) parses back to the same netconf.
+    let canonical = serde_json::to_vec(&NetConf::canonical(text).unwrap()).unwrap();
+    assert_eq!(NetConf::parse(&canonical).unwrap(), c);
+}

@@ -29,10 +29,12 @@ pub struct ContainerConfigData {
 }
 
 impl ContainerConfigData {
-    /// Writes it atomically, 0600 (0640 and group `gid` when the socket has a group).
+    /// Writes it atomically, 0644 as the original did, so that the pod's application
+    /// reads it whatever user it runs as (nothing in it is secret); 0640 and group `gid`
+    /// when the socket has a group.
     pub fn write(&self, path: &Path, gid: Option<u32>) -> std::io::Result<()> {
         let bytes = serde_json::to_vec(self).expect("config data serializes");
-        let mode = if gid.is_some() { 0o640 } else { 0o600 };
+        let mode = if gid.is_some() { 0o640 } else { 0o644 };
         fs::write_atomic(path, &bytes, mode, gid)
     }
 
@@ -43,5 +45,35 @@ impl ContainerConfigData {
                 .map(Some)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    /// Readable by the pod's application whatever user it runs as (the original's 0644),
+    /// or by the vhost group only when there is one.
+    #[test]
+    fn modes_let_the_pod_read_it() {
+        let t = tempfile::tempdir().unwrap();
+        let data = ContainerConfigData {
+            container_id: "c".into(),
+            if_name: "net1".into(),
+            name: "n".into(),
+            config: UserSpaceConf::default(),
+            ip_result: Value::Null,
+            mac: String::new(),
+        };
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o777;
+        let open = t.path().join("open.json");
+        data.write(&open, None).unwrap();
+        assert_eq!(mode(&open), 0o644);
+        let grouped = t.path().join("grouped.json");
+        data.write(&grouped, Some(0)).unwrap();
+        assert_eq!(mode(&grouped), 0o640);
+        assert_eq!(std::fs::metadata(&grouped).unwrap().gid(), 0);
+        assert_eq!(ContainerConfigData::read(&open).unwrap(), Some(data));
     }
 }

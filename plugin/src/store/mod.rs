@@ -11,6 +11,7 @@
 
 pub mod config_data;
 pub mod fs;
+pub mod legacy;
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -232,7 +233,10 @@ impl Store {
             let entry = entry.map_err(io_err(&self.dir))?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with('.') || !name.ends_with(RECORD_SUFFIX) {
+            if name.starts_with('.')
+                || !name.ends_with(RECORD_SUFFIX)
+                || legacy::is_original_name(&name)
+            {
                 continue;
             }
             match fs::read_no_follow(&entry.path()) {
