@@ -243,7 +243,16 @@ fn a_port_that_replaced_ours_is_kept(#[values("mock", "real")] kind: &str) {
         "0123456789ab-net1",
         "someone else's port stays, and so does the bridge it is on"
     );
-    // Without a record (an ADD cut short), DEL goes by name.
+    // Without a record (an ADD cut short), DEL goes by name, but removes only a port
+    // marked as this attachment's: this one is not.
+    engine.del(&s, &who(), None).unwrap();
+    assert_eq!(
+        Ovs::vsctl(db, &["list-ports", "br-usr"]),
+        "0123456789ab-net1"
+    );
+    // One that is (an ADD cut short before its record was saved) goes.
+    Ovs::vsctl(db, &["del-port", "br-usr", "0123456789ab-net1"]);
+    engine.begin_add(&s, &who()).unwrap();
     engine.del(&s, &who(), None).unwrap();
     assert_eq!(Ovs::vsctl(db, &["list-br"]), "");
 }

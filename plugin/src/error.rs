@@ -68,9 +68,9 @@ impl Error {
             Error::Invalid(_) => ErrorCode::InvalidConfig,
             Error::Engine { source, .. } => match source {
                 engines::Error::Unavailable { .. } => ErrorCode::TryAgainLater,
-                engines::Error::UnknownEngine(_) | engines::Error::Unsupported(_) => {
-                    ErrorCode::InvalidConfig
-                }
+                engines::Error::UnknownEngine(_)
+                | engines::Error::Unsupported(_)
+                | engines::Error::InUse(_) => ErrorCode::InvalidConfig,
                 engines::Error::Refused { .. } => ErrorCode::Vswitch,
                 engines::Error::Mismatch(_) => ErrorCode::CheckMismatch,
                 engines::Error::Io { .. } => ErrorCode::Io,

@@ -308,10 +308,17 @@ impl Session {
     }
 
     /// Removes the port with this uuid (the one an ADD created) from its bridge, and reads
-    /// `bridge` as it is afterwards, in one transaction: whether the port was there, and
-    /// the bridge row for [`Session::del_bridge_if_ours_and_empty`].
-    pub fn del_port_uuid(&mut self, uuid: &str, bridge: &str) -> Result<(bool, Option<Value>)> {
+    /// `bridge` as it is afterwards, in one transaction: whether a port named `port` that
+    /// is not this one is there (someone else's: its socket file is kept), and the bridge
+    /// row for [`Session::del_bridge_if_ours_and_empty`].
+    pub fn del_port_uuid(
+        &mut self,
+        uuid: &str,
+        port: &str,
+        bridge: &str,
+    ) -> Result<(bool, Option<Value>)> {
         let ops = vec![
+            ops::select("Port", by_name("name", port), &["_uuid"]),
             ops::mutate(
                 "Bridge",
                 vec![cond("ports", "includes", json!(["uuid", uuid]))],
@@ -321,22 +328,48 @@ impl Session {
             ops::comment("userspace-cni: delete port"),
         ];
         let r = self.transact(Step::InterfaceDelete, ops)?;
-        let removed = r[0]["count"].as_i64().unwrap_or(0) > 0;
-        Ok((removed, rows(&r[1]).into_iter().next()))
+        let other = rows(&r[0]).iter().any(|row| {
+            datum(&row["_uuid"])
+                .and_then(|d| d.scalar().and_then(Atom::as_uuid).map(str::to_string))
+                .is_some_and(|u| u != uuid)
+        });
+        Ok((other, rows(&r[2]).into_iter().next()))
     }
 
-    /// Removes the port from whichever bridge has it (OVS collects the port and interface).
-    pub fn del_port(&mut self, port: &str) -> Result<()> {
+    /// Removes the port named `port` from whichever bridge has it (OVS collects the port
+    /// and interface), when it is `owner`'s: its `external_ids` name that attachment (any
+    /// port when `None`). Whether a port of that name that is not `owner`'s is left.
+    pub fn del_port(&mut self, port: &str, owner: Option<&Attachment>) -> Result<bool> {
         let r = self.transact(
             Step::InterfaceDelete,
-            vec![ops::select("Port", by_name("name", port), &["_uuid"])],
+            vec![ops::select(
+                "Port",
+                by_name("name", port),
+                &["_uuid", "external_ids"],
+            )],
         )?;
-        let Some(uuid) = rows(&r[0])
-            .first()
-            .and_then(|row| datum(&row["_uuid"]))
+        let Some(row) = rows(&r[0]).into_iter().next() else {
+            return Ok(false);
+        };
+        if let Some(who) = owner {
+            let ids = datum(&row["external_ids"]);
+            let get = |k: &str| {
+                ids.as_ref()
+                    .and_then(|d| d.map_get(k).cloned())
+                    .and_then(|a| a.as_str().map(str::to_string))
+            };
+            let ours = get(OWNER_KEY).is_some()
+                && get("container-id").as_deref() == Some(who.container_id.as_str())
+                && get("ifname").as_deref() == Some(who.if_name.as_str());
+            if !ours {
+                tracing::info!("port {port} is another attachment's: kept");
+                return Ok(true);
+            }
+        }
+        let Some(uuid) = datum(&row["_uuid"])
             .and_then(|d| d.scalar().and_then(Atom::as_uuid).map(str::to_string))
         else {
-            return Ok(());
+            return Ok(false);
         };
         let ops = vec![
             ops::mutate(
@@ -346,7 +379,7 @@ impl Session {
             ),
             ops::comment(&format!("userspace-cni: delete port {port}")),
         ];
-        self.transact(Step::InterfaceDelete, ops).map(drop)
+        self.transact(Step::InterfaceDelete, ops).map(|_| false)
     }
 
     pub fn port_in_bridge(&mut self, bridge: &str, port: &str) -> Result<bool> {

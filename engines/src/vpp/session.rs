@@ -26,6 +26,7 @@ pub struct Session {
 pub struct MemifInfo {
     pub sw_if_index: u32,
     pub socket_id: u32,
+    pub mac: MacAddress,
 }
 
 /// A bridge domain as VPP reports it.
@@ -190,6 +191,7 @@ impl Session {
             .map(|d| MemifInfo {
                 sw_if_index: d.sw_if_index,
                 socket_id: d.socket_id,
+                mac: d.hw_addr,
             })
             .collect())
     }
@@ -297,6 +299,21 @@ impl Session {
             &SwInterfaceSetFlags { sw_if_index, flags },
         )?;
         check(Step::InterfaceUp, "sw_interface_set_flags", reply.retval)
+    }
+
+    /// The interface's MAC address, when it exists.
+    pub fn interface_mac(&mut self, sw_if_index: u32) -> Result<Option<MacAddress>> {
+        let found = self.dump(
+            Step::Check,
+            &SwInterfaceDump {
+                sw_if_index,
+                ..Default::default()
+            },
+        )?;
+        Ok(found
+            .into_iter()
+            .find(|d| d.sw_if_index == sw_if_index)
+            .map(|d| d.l2_address))
     }
 
     /// Whether the interface exists and is admin-up.

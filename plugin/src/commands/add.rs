@@ -77,6 +77,8 @@ pub fn add(ctx: &Context) -> Result<Value> {
         .run(&store)?;
     }
 
+    refuse_collisions(&store, &plan)?;
+
     let mut rec = AttachmentRecord {
         container_id: who.container_id.clone(),
         if_name: who.if_name.clone(),
@@ -262,4 +264,44 @@ fn allocate_and_describe(
     data.write(path, gid)
         .map_err(Error::io("configuration data", path))?;
     Ok(allocation)
+}
+
+/// Refuses an attachment whose socket or configuration data would be another's (two
+/// container ids sharing their first 12 characters, a fixed socket file name), before
+/// anything is touched: undoing it, or DEL, would otherwise remove the other's. (The
+/// engines refuse what is another's on the vswitch, whichever data directory it is in.)
+fn refuse_collisions(store: &Store, plan: &Plan) -> Result<()> {
+    let who = &plan.attachment;
+    let taken = |what: &str, path: &Path, other: &Attachment| {
+        Error::Invalid(Invalid(format!(
+            "ERROR: {what} {} is already used by attachment {}/{}; nothing was changed",
+            path.display(),
+            other.container_id,
+            other.if_name
+        )))
+    };
+    let cd = &plan.config_data_path;
+    if let Ok(Some(d)) = ContainerConfigData::read(cd) {
+        if d.container_id != who.container_id || d.if_name != who.if_name {
+            let other = Attachment {
+                container_id: d.container_id,
+                if_name: d.if_name,
+            };
+            return Err(taken("configuration data", cd, &other));
+        }
+    }
+    let prefix = crate::cni::env::short_id(&who.container_id);
+    for rec in store.others_with_prefix(who, prefix)? {
+        let Some((_, theirs)) = plan_of_record(&rec) else {
+            continue;
+        };
+        let other = rec.attachment();
+        if theirs.socket_path() == plan.socket_path() {
+            return Err(taken("socket", &plan.socket_path(), &other));
+        }
+        if theirs.config_data_path == *cd {
+            return Err(taken("configuration data", cd, &other));
+        }
+    }
+    Ok(())
 }

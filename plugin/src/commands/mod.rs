@@ -175,9 +175,22 @@ impl Teardown<'_> {
             ipam.del(self.netconf, self.version)
                 .map_err(Error::ipam("IPAM release"))?;
         }
-        let cd = &self.plan.config_data_path;
-        fs::remove_file(cd).map_err(Error::io("configuration data delete", cd))
+        remove_config_data(self.plan)
     }
+}
+
+/// Removes the attachment's configuration data, unless it names another attachment
+/// (then it is that one's: the paths of two attachments can collide).
+fn remove_config_data(plan: &Plan) -> Result<()> {
+    let who = &plan.attachment;
+    let cd = &plan.config_data_path;
+    if let Ok(Some(d)) = crate::store::config_data::ContainerConfigData::read(cd) {
+        if d.container_id != who.container_id || d.if_name != who.if_name {
+            tracing::info!("{}: another attachment's; kept", cd.display());
+            return Ok(());
+        }
+    }
+    fs::remove_file(cd).map_err(Error::io("configuration data delete", cd))
 }
 
 /// The raw netconf of a record as bytes.

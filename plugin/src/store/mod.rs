@@ -219,6 +219,33 @@ impl Store {
         fs::remove_file(&path).map_err(io_err(&path))
     }
 
+    /// The readable records of attachments other than `who` whose container id begins
+    /// with `prefix`: the only ones that can share `who`'s pod directory (and so its
+    /// socket and configuration data paths). Only their names are read for the others.
+    pub fn others_with_prefix(
+        &self,
+        who: &Attachment,
+        prefix: &str,
+    ) -> Result<Vec<AttachmentRecord>, StoreError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io_err(&self.dir))? {
+            let entry = entry.map_err(io_err(&self.dir))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if !name.starts_with(prefix) || !name.ends_with(RECORD_SUFFIX) {
+                continue;
+            }
+            if let Ok(Some(bytes)) = fs::read_no_follow(&entry.path()) {
+                if let Ok(rec) = serde_json::from_slice::<AttachmentRecord>(&bytes) {
+                    if rec.attachment() != *who {
+                        out.push(rec);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every readable record (unreadable ones are logged and skipped).
     pub fn list(&self) -> Result<Vec<AttachmentRecord>, StoreError> {
         let mut out = Vec::new();

@@ -1,0 +1,256 @@
+//! No attachment touches another's, and DEL always finishes: the `userspace` binary on
+//! mock-vpp (and mock-ovsdb) with attachments whose ids, ifnames and socket files collide,
+//! with netconfs ADD refuses, an IPAM plugin that is killed or refuses its config, and
+//! files torn by a kill. After each step the other attachment's vswitch objects, files
+//! and IPs are exactly as they were.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use harness::bins;
+use harness::demo::{leftovers, netconf, DemoDirs};
+use harness::mock_vpp::MockVpp;
+use harness::plugin::{Outcome, PluginCall};
+use harness::vpp_state::VppState;
+use serde_json::{json, Value};
+
+/// A host with mock-vpp, the reference netconf (host-local IPAM) and room for stand-in
+/// IPAM plugins.
+struct Bed {
+    root: tempfile::TempDir,
+    dirs: DemoDirs,
+    mock: MockVpp,
+    conf: Value,
+    netns: PathBuf,
+    plugin: PathBuf,
+}
+
+impl Bed {
+    fn new() -> Bed {
+        let root = tempfile::Builder::new()
+            .prefix("usrsp-iso")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let dirs = DemoDirs::under(root.path());
+        std::fs::create_dir_all(dirs.api_socket.parent().unwrap()).unwrap();
+        std::fs::create_dir_all(root.path().join("bin")).unwrap();
+        let mock = MockVpp::start(&dirs.api_socket).unwrap();
+        let mut conf = netconf(&dirs, "1.0.0", true);
+        conf["timeoutMs"] = json!(5000);
+        let netns = root.path().join("netns");
+        std::fs::write(&netns, b"").unwrap();
+        let plugin = bins::binary("userspace-cni", "userspace").unwrap();
+        Bed {
+            root,
+            dirs,
+            mock,
+            conf,
+            netns,
+            plugin,
+        }
+    }
+
+    fn call(&self, id: &str, ifname: &str) -> PluginCall {
+        PluginCall::new(
+            &self.plugin,
+            &bins::cni_path(&[&self.root.path().join("bin")]),
+            id,
+            &self.netns.display().to_string(),
+            ifname,
+        )
+    }
+
+    fn run(&self, command: &str, id: &str, ifname: &str, conf: &Value) -> Outcome {
+        self.call(id, ifname).run(command, conf).unwrap()
+    }
+
+    /// Everything on the host: the vswitch's objects, and every file (with its bytes)
+    /// under the shared, data and IPAM directories, but the lock and host-local's
+    /// last-reserved marker.
+    fn snapshot(&self) -> (VppState, BTreeMap<PathBuf, Vec<u8>>) {
+        let vpp = VppState::read(self.mock.socket()).unwrap();
+        let files = leftovers(&[&self.dirs.shared, &self.dirs.data, &self.dirs.ipam])
+            .into_iter()
+            .map(|p| {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                (p, bytes)
+            })
+            .collect();
+        (vpp, files)
+    }
+
+    fn assert_clean(&self, what: &str) {
+        let s = VppState::read(self.mock.socket()).unwrap();
+        assert!(s.is_pristine(), "{what}: left on the vswitch: {s:?}");
+        let left = leftovers(&[&self.dirs.shared, &self.dirs.data, &self.dirs.ipam]);
+        assert!(left.is_empty(), "{what}: left on disk: {left:?}");
+    }
+
+    /// Installs a stand-in IPAM plugin (a shell script) named `name`.
+    fn ipam_script(&self, name: &str, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.root.path().join("bin").join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// Runs the plugin and kills it (SIGKILL) once `ready` exists (or after 10 s);
+    /// false when it had ended by itself before that.
+    fn run_killed_when(&self, command: &str, id: &str, conf: &Value, ready: &Path) -> bool {
+        let call = self.call(id, "net1");
+        let mut child = Command::new(&call.plugin)
+            .env_clear()
+            .env("CNI_COMMAND", command)
+            .env("CNI_CONTAINERID", id)
+            .env("CNI_NETNS", &call.netns)
+            .env("CNI_IFNAME", "net1")
+            .env("CNI_PATH", &call.cni_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(&serde_json::to_vec(conf).unwrap())
+            .unwrap();
+        for _ in 0..1000 {
+            if ready.exists() || child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let ended = child.try_wait().ok().flatten().is_some();
+        let _ = child.kill();
+        let _ = child.wait();
+        !ended
+    }
+}
+
+const A: &str = "0123456789abAAAA";
+/// Shares its first 12 characters with [`A`]: the same pod directory and default socket.
+const B: &str = "0123456789abBBBB";
+
+/// 1. Two container ids sharing their first 12 characters: the second ADD is refused
+///    before anything is touched, and neither its undo nor the runtime's DEL after it
+///    removes any of the first's memif, socket, bridge, configuration data or address.
+#[test]
+fn a_refused_colliding_add_and_its_del_leave_the_other_alone() {
+    let bed = Bed::new();
+    assert!(bed.run("ADD", A, "net1", &bed.conf).success);
+    let before = bed.snapshot();
+    let out = bed.run("ADD", B, "net1", &bed.conf);
+    assert!(!out.success);
+    assert_eq!(out.code(), Some(7), "{}", out.stdout);
+    let msg = out.json()["msg"].as_str().unwrap_or_default().to_string();
+    assert!(msg.contains("already used by"), "{msg}");
+    assert_eq!(
+        bed.snapshot(),
+        before,
+        "the refused ADD changed the other's"
+    );
+    let out = bed.run("DEL", B, "net1", &bed.conf);
+    assert!(out.success, "{}", out.stdout);
+    assert_eq!(bed.snapshot(), before, "the DEL changed the other's");
+    assert!(bed.run("DEL", A, "net1", &bed.conf).success);
+    bed.assert_clean("after both DELs");
+}
+
+/// 1. A fixed `memif.socketfile` and one pod with two interfaces: the same socket path.
+#[test]
+fn a_fixed_socket_file_for_two_interfaces_is_refused_for_the_second() {
+    let bed = Bed::new();
+    let mut conf = bed.conf.clone();
+    conf["host"]["memif"]["socketfile"] = json!("fixed.sock");
+    assert!(bed.run("ADD", A, "net1", &conf).success);
+    let before = bed.snapshot();
+    let out = bed.run("ADD", A, "net2", &conf);
+    assert_eq!(out.code(), Some(7), "{}", out.stdout);
+    assert!(bed.run("DEL", A, "net2", &conf).success);
+    assert_eq!(bed.snapshot(), before);
+    assert!(bed.run("DEL", A, "net1", &conf).success);
+    bed.assert_clean("after both DELs");
+}
+
+/// 1. The vswitch refuses what is another's even when the plugin's own records cannot
+///    tell (another data directory): VPP serves an interface on that socket already.
+#[test]
+fn a_socket_in_use_on_vpp_is_refused_whatever_the_data_directory() {
+    let bed = Bed::new();
+    assert!(bed.run("ADD", A, "net1", &bed.conf).success);
+    let before = bed.snapshot();
+    let mut other = bed.conf.clone();
+    other["dataDir"] = json!(bed.root.path().join("data2"));
+    other.as_object_mut().unwrap().remove("ipam");
+    let out = bed.run("ADD", B, "net1", &other);
+    assert!(!out.success);
+    assert_eq!(out.code(), Some(7), "{}", out.stdout);
+    assert!(bed.run("DEL", B, "net1", &other).success);
+    assert_eq!(bed.snapshot(), before);
+    assert!(bed.run("DEL", A, "net1", &bed.conf).success);
+    bed.assert_clean("after both DELs");
+}
+
+/// An ovs-dpdk netconf (bridge `br-i`) on `db` with everything under `root`.
+fn ovs_conf(db: &Path, root: &Path, host: Value) -> Value {
+    let mut conf = json!({
+        "cniVersion": "1.0.0", "type": "userspace", "name": "ovs-iso",
+        "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
+                 "bridge": {"bridgeName": "br-i"}, "apiSocket": db},
+        "sharedDir": root.join("s"), "dataDir": root.join("d"), "timeoutMs": 5000
+    });
+    if let Value::Object(extra) = host {
+        conf["host"].as_object_mut().unwrap().extend(extra);
+    }
+    conf
+}
+
+/// 1. A fixed `vhost.socketfile` and two pods on OVS: the same port name. The second ADD
+///    is refused, and its DEL keeps the first's port, bridge and socket.
+#[test]
+fn a_fixed_vhost_socket_file_on_ovs_keeps_the_first_pods_port() {
+    use harness::ovs::OvsServer;
+    let root = tempfile::Builder::new()
+        .prefix("oi")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let ovs = OvsServer::mock(&root.path().join("o")).unwrap();
+    let conf = ovs_conf(
+        ovs.socket(),
+        root.path(),
+        json!({"vhost": {"socketfile": "fixed", "mode": "server"}}),
+    );
+    let netns = root.path().join("netns");
+    std::fs::write(&netns, b"").unwrap();
+    let plugin = bins::binary("userspace-cni", "userspace").unwrap();
+    let call = |id: &str| {
+        PluginCall::new(
+            &plugin,
+            &bins::cni_path(&[]),
+            id,
+            &netns.display().to_string(),
+            "net1",
+        )
+    };
+    let a = "aaaaaaaaaaaa0001";
+    let b = "bbbbbbbbbbbb0002";
+    let out = call(a).run("ADD", &conf).unwrap();
+    assert!(out.success, "{}", out.stdout);
+    let a_socket = root.path().join("s/aaaaaaaaaaaa/fixed");
+    assert!(a_socket.exists());
+    let out = call(b).run("ADD", &conf).unwrap();
+    assert_eq!(out.code(), Some(7), "{}", out.stdout);
+    let out = call(b).run("DEL", &conf).unwrap();
+    assert!(out.success, "{}", out.stdout);
+    assert_eq!(ovs.vsctl(&["list-ports", "br-i"]).unwrap(), "fixed");
+    assert!(a_socket.exists(), "the first pod's socket is kept");
+    assert!(call(a).run("DEL", &conf).unwrap().success);
+    assert_eq!(ovs.vsctl(&["list-br"]).unwrap(), "");
+    let left = leftovers(&[&root.path().join("s"), &root.path().join("d")]);
+    assert!(left.is_empty(), "left: {left:?}");
+}
