@@ -254,3 +254,65 @@ fn a_fixed_vhost_socket_file_on_ovs_keeps_the_first_pods_port() {
     let left = leftovers(&[&root.path().join("s"), &root.path().join("d")]);
     assert!(left.is_empty(), "left: {left:?}");
 }
+
+/// 2. (`a-b`, `c`) and (`a`, `b-c`): one record name in earlier versions (the second ADD
+///    overwrote the first's record, hiding it from GC). Each now has its own: GC of one
+///    removes exactly that one.
+#[test]
+fn ids_and_ifnames_that_join_alike_are_two_attachments() {
+    let bed = Bed::new();
+    assert!(bed.run("ADD", "a-b", "c", &bed.conf).success);
+    let out = bed.run("ADD", "a", "b-c", &bed.conf);
+    assert!(out.success, "{}", out.stdout);
+    let both = VppState::read(bed.mock.socket()).unwrap();
+    assert_eq!(both.memifs.len(), 2);
+    let mut gc = bed.conf.clone();
+    gc["cniVersion"] = json!("1.1.0");
+    gc["cni.dev/valid-attachments"] = json!([{"containerID": "a", "ifname": "b-c"}]);
+    assert!(bed.run("GC", "", "", &gc).success);
+    let one = VppState::read(bed.mock.socket()).unwrap();
+    assert_eq!(one.memifs.len(), 1, "GC removed the one the runtime forgot");
+    assert!(bed.root.path().join("shared/a").exists());
+    assert!(!bed.root.path().join("shared/a-b").exists());
+    gc["cni.dev/valid-attachments"] = json!([]);
+    assert!(bed.run("GC", "", "", &gc).success);
+    bed.assert_clean("after GC of both");
+}
+
+/// 2. The same on OVS, where port names are host-wide: two ports, each DEL removes its own.
+#[test]
+fn ids_and_ifnames_that_join_alike_get_two_ovs_ports() {
+    use harness::ovs::OvsServer;
+    let root = tempfile::Builder::new()
+        .prefix("oi")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let ovs = OvsServer::mock(&root.path().join("o")).unwrap();
+    let conf = ovs_conf(
+        ovs.socket(),
+        root.path(),
+        json!({"vhost": {"mode": "client"}}),
+    );
+    let netns = root.path().join("netns");
+    std::fs::write(&netns, b"").unwrap();
+    let plugin = bins::binary("userspace-cni", "userspace").unwrap();
+    let call = |id: &str, ifname: &str| {
+        PluginCall::new(
+            &plugin,
+            &bins::cni_path(&[]),
+            id,
+            &netns.display().to_string(),
+            ifname,
+        )
+    };
+    for (id, ifname) in [("a-b", "c"), ("a", "b-c")] {
+        let out = call(id, ifname).run("ADD", &conf).unwrap();
+        assert!(out.success, "{}", out.stdout);
+    }
+    let ports = ovs.vsctl(&["list-ports", "br-i"]).unwrap();
+    assert_eq!(ports.lines().count(), 2, "{ports}");
+    assert!(call("a-b", "c").run("DEL", &conf).unwrap().success);
+    assert_eq!(ovs.vsctl(&["list-ports", "br-i"]).unwrap(), "a@b-c");
+    assert!(call("a", "b-c").run("DEL", &conf).unwrap().success);
+    assert_eq!(ovs.vsctl(&["list-br"]).unwrap(), "");
+}

@@ -419,7 +419,15 @@ fn vhost(
             return Err(invalid(format!("ERROR: Invalid vhost group:{g}")));
         }
     }
-    let generated = format!("{}-{}", short_id(&who.container_id), who.if_name);
+    // The OVS port takes this name, and OVS's port names are host-wide: for a container
+    // id under 12 characters `<id>-<ifname>` would be ambiguous ((`a-b`, `c`) and (`a`,
+    // `b-c`)), and a container id has no `@`.
+    let id12 = short_id(&who.container_id);
+    let generated = if id12.len() < 12 {
+        format!("{id12}@{}", who.if_name)
+    } else {
+        format!("{id12}-{}", who.if_name)
+    };
     let name = shared_socket_name(&host.socketfile, &cv.socketfile, generated)?;
     cv.socketfile = name.clone();
     let socket_path = checked_socket_path(dir, &name)?;

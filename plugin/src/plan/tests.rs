@@ -210,7 +210,8 @@ proptest! {
         prop_assert_eq!(a.config_data_path.parent(), Some(a.shared_dir.as_path()));
         prop_assert!(a.shared_dir.ends_with(crate::cni::env::short_id(&id)));
         let id12 = crate::cni::env::short_id(&id);
-        let want = if vhost { format!("{id12}-{ifname}") } else { format!("memif-{id12}-{ifname}.sock") };
+        let sep = if id12.len() < 12 { "@" } else { "-" };
+        let want = if vhost { format!("{id12}{sep}{ifname}") } else { format!("memif-{id12}-{ifname}.sock") };
         prop_assert_eq!(&a.socket_file, &want);
     }
 }

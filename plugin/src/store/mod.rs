@@ -8,6 +8,12 @@
 //! replacing it atomically (not synced: see [`fs`]). DEL and ADD treat a record they
 //! cannot read (torn by a power loss) like a missing one: they remove what the netconf at
 //! hand would have built, found by discovery, and then the record.
+//!
+//! A record is named `<containerId>@<ifname>.json`: a container id has no `@`, so no two
+//! attachments share a name. Records of earlier versions, `<containerId>-<ifname>.json`
+//! (the same name for (`a-b`, `c`) and (`a`, `b-c`)), are still read, and taken as an
+//! attachment's only when they hold that attachment; saving a record removes its
+//! old-scheme file.
 
 pub mod config_data;
 pub mod fs;
@@ -98,6 +104,11 @@ pub struct Lock {
 
 const RECORD_SUFFIX: &str = ".json";
 
+/// A record's file name: `<containerId>@<ifname>.json` (no container id has an `@`).
+fn record_name(who: &Attachment) -> String {
+    format!("{}@{}{RECORD_SUFFIX}", who.container_id, who.if_name)
+}
+
 impl Store {
     /// Opens the data directory, creating it (0700) when missing.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
@@ -149,6 +160,11 @@ impl Store {
     }
 
     fn record_path(&self, who: &Attachment) -> PathBuf {
+        self.dir.join(record_name(who))
+    }
+
+    /// The name earlier versions gave the record (ambiguous: see the module doc).
+    fn old_record_path(&self, who: &Attachment) -> PathBuf {
         self.dir.join(format!(
             "{}-{}{RECORD_SUFFIX}",
             who.container_id, who.if_name
@@ -158,7 +174,7 @@ impl Store {
     pub fn load(&self, who: &Attachment) -> Result<Option<AttachmentRecord>, StoreError> {
         let path = self.record_path(who);
         let Some(bytes) = fs::read_no_follow(&path).map_err(io_err(&path))? else {
-            return Ok(None);
+            return self.load_old(who);
         };
         let rec: AttachmentRecord =
             serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
@@ -173,6 +189,39 @@ impl Store {
             });
         }
         Ok(Some(rec))
+    }
+
+    /// The old-scheme record, when it holds `who` (else it is another attachment's).
+    fn load_old(&self, who: &Attachment) -> Result<Option<AttachmentRecord>, StoreError> {
+        let path = self.old_record_path(who);
+        let Some(bytes) = fs::read_no_follow(&path).map_err(io_err(&path))? else {
+            return Ok(None);
+        };
+        match serde_json::from_slice::<AttachmentRecord>(&bytes) {
+            Ok(rec) if rec.attachment() == *who => Ok(Some(rec)),
+            Ok(_) => Ok(None),
+            Err(e) => Err(StoreError::Corrupt {
+                path,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Removes the old-scheme file of `who`, when it holds `who` (or nobody: unreadable).
+    fn remove_old(&self, who: &Attachment) -> Result<(), StoreError> {
+        let path = self.old_record_path(who);
+        match fs::read_no_follow(&path) {
+            Ok(Some(bytes)) => {
+                let ours = serde_json::from_slice::<AttachmentRecord>(&bytes)
+                    .map_or(true, |rec| rec.attachment() == *who);
+                if ours {
+                    fs::remove_file(&path).map_err(io_err(&path))?;
+                }
+                Ok(())
+            }
+            // Missing, or something else in the way: no record of ours.
+            Ok(None) | Err(_) => Ok(()),
+        }
     }
 
     /// [`Store::load`], but a record that cannot be read is logged and taken as missing
@@ -198,7 +247,8 @@ impl Store {
 
     pub fn save(&self, rec: &AttachmentRecord) -> Result<(), StoreError> {
         let (path, bytes) = self.encode(rec);
-        fs::write_atomic(&path, &bytes, 0o600, None).map_err(io_err(&path))
+        fs::write_atomic(&path, &bytes, 0o600, None).map_err(io_err(&path))?;
+        self.remove_old(&rec.attachment())
     }
 
     /// Saves the first record of an attachment, before anything else of it exists: in
@@ -216,7 +266,8 @@ impl Store {
 
     pub fn remove(&self, who: &Attachment) -> Result<(), StoreError> {
         let path = self.record_path(who);
-        fs::remove_file(&path).map_err(io_err(&path))
+        fs::remove_file(&path).map_err(io_err(&path))?;
+        self.remove_old(who)
     }
 
     /// The readable records of attachments other than `who` whose container id begins
@@ -259,6 +310,13 @@ impl Store {
             match fs::read_no_follow(&entry.path()) {
                 Ok(Some(bytes)) => match serde_json::from_slice::<AttachmentRecord>(&bytes) {
                     Ok(rec) if self.record_path(&rec.attachment()) == entry.path() => out.push(rec),
+                    // An old-scheme record, unless a current one of it exists.
+                    Ok(rec)
+                        if self.old_record_path(&rec.attachment()) == entry.path()
+                            && !self.record_path(&rec.attachment()).exists() =>
+                    {
+                        out.push(rec)
+                    }
                     Ok(_) => tracing::warn!("{name}: record belongs to another attachment"),
                     Err(e) => tracing::warn!("{name}: unreadable record: {e}"),
                 },
