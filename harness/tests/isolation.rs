@@ -316,3 +316,28 @@ fn ids_and_ifnames_that_join_alike_get_two_ovs_ports() {
     assert!(call("a", "b-c").run("DEL", &conf).unwrap().success);
     assert_eq!(ovs.vsctl(&["list-br"]).unwrap(), "");
 }
+
+/// 5. Netconfs ADD refuses (before any change): the runtime's DEL after it succeeds, since
+///    there is no record and nothing on the host.
+#[rstest::rstest]
+#[case::timeout_as_text(json!({"timeoutMs": "500"}))]
+#[case::zero_timeout(json!({"timeoutMs": 0}))]
+#[case::ipam_not_in_cni_path(json!({"ipam": {"type": "no-such-ipam"}}))]
+#[case::unknown_version(json!({"cniVersion": "0.9.0"}))]
+#[case::bad_data_dir(json!({"dataDir": "relative/dir"}))]
+fn del_after_a_refused_add_succeeds(#[case] patch: Value) {
+    let bed = Bed::new();
+    let mut conf = bed.conf.clone();
+    for (k, v) in patch.as_object().unwrap() {
+        if k == "ipam" {
+            conf["ipam"]["type"] = v["type"].clone();
+        } else {
+            conf[k] = v.clone();
+        }
+    }
+    let out = bed.run("ADD", A, "net1", &conf);
+    assert!(!out.success, "ADD refuses it: {}", out.stdout);
+    let out = bed.run("DEL", A, "net1", &conf);
+    assert!(out.success, "DEL: {} {}", out.stdout, out.stderr);
+    bed.assert_clean("after DEL");
+}

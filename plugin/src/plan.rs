@@ -22,7 +22,7 @@ pub const DEFAULT_DATA_DIR: &str = "/var/lib/cni/usrspcni/data";
 pub const MAX_SOCKET_PATH: usize = 107;
 /// Highest VPP bridge-domain id (L2_BD_ID_MAX).
 pub const MAX_BRIDGE_DOMAIN: i64 = 16_777_215;
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The OVS bridge used when none is named, as in the original.
 pub const DEFAULT_OVS_BRIDGE: &str = "br0";
 

@@ -8,7 +8,7 @@ mod status;
 
 pub use add::add;
 pub use check::check;
-pub use del::del;
+pub use del::{del, del_unreadable};
 pub use gc::gc;
 pub use status::status;
 
