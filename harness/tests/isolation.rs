@@ -341,3 +341,27 @@ fn del_after_a_refused_add_succeeds(#[case] patch: Value) {
     assert!(out.success, "DEL: {} {}", out.stdout, out.stderr);
     bed.assert_clean("after DEL");
 }
+
+/// 4. An IPAM section the IPAM plugin refuses (host-local: `invalid CIDR address`): ADD
+///    fails and leaves no record and no pod directory; DEL and GC succeed.
+#[rstest::rstest]
+#[case::prefix_too_long("10.99.0.0/33")]
+#[case::octet_too_big("300.1.2.0/24")]
+fn an_ipam_config_the_ipam_refuses_does_not_wedge_del(#[case] subnet: &str) {
+    let bed = Bed::new();
+    let mut conf = bed.conf.clone();
+    conf["ipam"]["subnet"] = json!(subnet);
+    let out = bed.run("ADD", A, "net1", &conf);
+    assert!(!out.success);
+    let msg = out.json()["msg"].as_str().unwrap_or_default().to_string();
+    assert!(msg.contains("invalid CIDR"), "{msg}");
+    bed.assert_clean("after the refused ADD");
+    let out = bed.run("DEL", A, "net1", &conf);
+    assert!(out.success, "DEL: {}", out.stdout);
+    let mut gc = conf.clone();
+    gc["cniVersion"] = json!("1.1.0");
+    gc["cni.dev/valid-attachments"] = json!([]);
+    let out = bed.run("GC", "", "", &gc);
+    assert!(out.success, "GC: {}", out.stdout);
+    bed.assert_clean("after DEL and GC");
+}

@@ -175,6 +175,15 @@ fn build(
         };
         (host, Ok(allocation))
     };
+    // An IPAM plugin that answered ADD with an error refused this config: it holds
+    // nothing for it, and its DEL of the same config would only be refused again.
+    if let Ok(Err(Error::Ipam {
+        source: crate::ipam::IpamError::Plugin { .. },
+        ..
+    })) = &allocation
+    {
+        rec.ipam_allocated = false;
+    }
     let pending = host.map_err(|e| {
         // The vswitch went away mid-ADD: the engine could not undo what it did on that
         // connection, so the teardown must look (DEL finds leftovers by discovery).

@@ -172,8 +172,21 @@ impl Teardown<'_> {
 
     fn release_pod_side(&self) -> Result<()> {
         if let Some(ipam) = self.ipam_to_release() {
-            ipam.del(self.netconf, self.version)
-                .map_err(Error::ipam("IPAM release"))?;
+            match ipam.del(self.netconf, self.version) {
+                // The IPAM plugin refuses this config (e.g. an invalid subnet): unless an
+                // ADD with it completed, nothing can have been allocated under it.
+                Err(crate::ipam::IpamError::Plugin { name, error })
+                    if self
+                        .record
+                        .is_none_or(|r| r.state != crate::store::State::Ready) =>
+                {
+                    tracing::warn!(
+                        "IPAM plugin {name} refuses the release ({}); no ADD with this config completed, so nothing is allocated",
+                        error.msg
+                    );
+                }
+                other => other.map_err(Error::ipam("IPAM release"))?,
+            }
         }
         remove_config_data(self.plan)
     }
