@@ -365,3 +365,73 @@ fn an_ipam_config_the_ipam_refuses_does_not_wedge_del(#[case] subnet: &str) {
     assert!(out.success, "GC: {}", out.stdout);
     bed.assert_clean("after DEL and GC");
 }
+
+/// A pid no process has (one that has just exited).
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+fn gc_conf(conf: &Value, valid: Value) -> Value {
+    let mut gc = conf.clone();
+    gc["cniVersion"] = json!("1.1.0");
+    gc["cni.dev/valid-attachments"] = valid;
+    gc
+}
+
+/// 7. A torn or empty record: GC removes what it stands for (by discovery, as DEL does)
+///    and the record, and leaves an attachment the runtime still knows alone.
+#[rstest::rstest]
+#[case::empty(0)]
+#[case::cut_in_the_network_name(60)]
+#[case::cut_after_the_network(120)]
+fn gc_removes_what_a_torn_record_stands_for(#[case] keep: usize) {
+    let bed = Bed::new();
+    let c = "cccccccccccccccc";
+    assert!(bed.run("ADD", A, "net1", &bed.conf).success);
+    assert!(bed.run("ADD", c, "net1", &bed.conf).success);
+    let record = bed.dirs.data.join(format!("{A}@net1.json"));
+    let bytes = std::fs::read(&record).unwrap();
+    std::fs::write(&record, &bytes[..keep.min(bytes.len())]).unwrap();
+    let gc = gc_conf(&bed.conf, json!([{"containerID": c, "ifname": "net1"}]));
+    let out = bed.run("GC", "", "", &gc);
+    assert!(out.success, "GC: {}", out.stdout);
+    let s = VppState::read(bed.mock.socket()).unwrap();
+    assert_eq!(
+        s.memifs.len(),
+        1,
+        "only the known attachment is left: {s:?}"
+    );
+    assert!(!record.exists());
+    assert!(!bed.dirs.shared.join("0123456789ab").exists());
+    assert!(bed.run("DEL", c, "net1", &bed.conf).success);
+    bed.assert_clean("after GC and DEL");
+}
+
+/// 7. Temporary files of writes killed midway (records, configuration data): DEL removes
+///    its attachment's, GC every one whose writer is gone.
+#[test]
+fn temporary_files_of_killed_writes_are_swept() {
+    let bed = Bed::new();
+    assert!(bed.run("ADD", A, "net1", &bed.conf).success);
+    let dead = dead_pid();
+    let pod = bed.dirs.shared.join("0123456789ab");
+    std::fs::write(
+        pod.join(format!(".configData-0123456789ab-net1.json.tmp.{dead}")),
+        b"{",
+    )
+    .unwrap();
+    std::fs::write(
+        bed.dirs.data.join(format!(".{A}@net1.json.tmp.{dead}")),
+        b"{",
+    )
+    .unwrap();
+    assert!(bed.run("DEL", A, "net1", &bed.conf).success);
+    bed.assert_clean("after DEL");
+    std::fs::write(bed.dirs.data.join(format!(".x@net1.json.tmp.{dead}")), b"").unwrap();
+    let out = bed.run("GC", "", "", &gc_conf(&bed.conf, json!([])));
+    assert!(out.success, "GC: {}", out.stdout);
+    bed.assert_clean("after GC");
+}

@@ -203,7 +203,13 @@ fn remove_config_data(plan: &Plan) -> Result<()> {
             return Ok(());
         }
     }
-    fs::remove_file(cd).map_err(Error::io("configuration data delete", cd))
+    fs::remove_file(cd).map_err(Error::io("configuration data delete", cd))?;
+    // A write of it killed midway leaves a temporary file (which keeps the directory).
+    if let (Some(dir), Some(name)) = (cd.parent(), cd.file_name().and_then(|n| n.to_str())) {
+        fs::remove_stale_temps(dir, Some(name))
+            .map_err(Error::io("configuration data delete", cd))?;
+    }
+    Ok(())
 }
 
 /// The raw netconf of a record as bytes.

@@ -92,6 +92,25 @@ impl AttachmentRecord {
     }
 }
 
+/// A record file that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub path: PathBuf,
+    /// The attachments its name may stand for.
+    pub candidates: Vec<Attachment>,
+    /// The network, when the torn text still has it.
+    pub network: Option<String>,
+}
+
+/// The `"network": "..."` of a torn record's text, when it is all there.
+fn network_in(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let at = text.find("\"network\"")? + "\"network\"".len();
+    let rest = text[at..].trim_start().strip_prefix(':')?.trim_start();
+    let mut de = serde_json::Deserializer::from_str(rest).into_iter::<String>();
+    de.next()?.ok()
+}
+
 /// The data directory.
 pub struct Store {
     dir: PathBuf,
@@ -267,7 +286,62 @@ impl Store {
     pub fn remove(&self, who: &Attachment) -> Result<(), StoreError> {
         let path = self.record_path(who);
         fs::remove_file(&path).map_err(io_err(&path))?;
+        // A save killed mid-write leaves its temporary file.
+        fs::remove_stale_temps(&self.dir, Some(&record_name(who))).map_err(io_err(&self.dir))?;
         self.remove_old(who)
+    }
+
+    /// Removes every temporary file a process killed mid-write left (GC).
+    pub fn sweep_stale_temps(&self) -> Result<usize, StoreError> {
+        fs::remove_stale_temps(&self.dir, None).map_err(io_err(&self.dir))
+    }
+
+    /// The record files that cannot be read (torn, empty), each with the attachments it
+    /// may stand for (one for a current name; for an old-scheme name every way of
+    /// splitting it into a container id and an ifname) and its network when the text
+    /// still tells it.
+    pub fn unreadable(&self) -> Result<Vec<Unreadable>, StoreError> {
+        use crate::cni::env::{validate_container_id, validate_if_name};
+        let valid = |id: &str, ifname: &str| {
+            validate_container_id(id).is_ok() && validate_if_name(ifname).is_ok()
+        };
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io_err(&self.dir))? {
+            let entry = entry.map_err(io_err(&self.dir))?;
+            let name = entry.file_name();
+            let Some(stem) = name
+                .to_str()
+                .filter(|n| !n.starts_with('.'))
+                .and_then(|n| n.strip_suffix(RECORD_SUFFIX))
+            else {
+                continue;
+            };
+            let Ok(Some(bytes)) = fs::read_no_follow(&entry.path()) else {
+                continue;
+            };
+            if serde_json::from_slice::<AttachmentRecord>(&bytes).is_ok() {
+                continue;
+            }
+            let pair = |id: &str, ifname: &str| Attachment {
+                container_id: id.to_string(),
+                if_name: ifname.to_string(),
+            };
+            let candidates: Vec<Attachment> = match stem.split_once('@') {
+                Some((id, ifname)) if valid(id, ifname) => vec![pair(id, ifname)],
+                _ => stem
+                    .match_indices('-')
+                    .map(|(i, _)| (&stem[..i], &stem[i + 1..]))
+                    .filter(|(id, ifname)| valid(id, ifname))
+                    .map(|(id, ifname)| pair(id, ifname))
+                    .collect(),
+            };
+            out.push(Unreadable {
+                path: entry.path(),
+                candidates,
+                network: network_in(&bytes),
+            });
+        }
+        Ok(out)
     }
 
     /// The readable records of attachments other than `who` whose container id begins
