@@ -435,3 +435,39 @@ fn temporary_files_of_killed_writes_are_swept() {
     assert!(out.success, "GC: {}", out.stdout);
     bed.assert_clean("after GC");
 }
+
+/// 3. The plugin killed (as a runtime's timeout does) while its IPAM child allocates: the
+///    child dies with it, so no allocation lands after the runtime's DEL. The stand-in
+///    IPAM plugin takes a second to allocate (writes `alloc-<id>`), and DEL releases
+///    (removes it).
+#[test]
+fn an_ipam_child_dies_with_the_plugin() {
+    let bed = Bed::new();
+    let state = bed.root.path().join("ipam-state");
+    std::fs::create_dir_all(&state).unwrap();
+    let dir = state.display();
+    bed.ipam_script(
+        "slow-ipam",
+        &format!(
+            r#"case "$CNI_COMMAND" in
+ADD) touch "{dir}/started"; sleep 1; echo "$CNI_CONTAINERID" > "{dir}/alloc-$CNI_CONTAINERID"
+     echo '{{"cniVersion":"1.0.0","ips":[{{"address":"10.9.0.2/24"}}]}}';;
+DEL) rm -f "{dir}/alloc-$CNI_CONTAINERID";;
+VERSION) echo '{{"cniVersion":"1.0.0","supportedVersions":["0.3.1","0.4.0","1.0.0"]}}';;
+esac"#
+        ),
+    );
+    let mut conf = bed.conf.clone();
+    conf["ipam"] = json!({"type": "slow-ipam"});
+    assert!(
+        bed.run_killed_when("ADD", A, &conf, &state.join("started")),
+        "ADD ended before its IPAM plugin started"
+    );
+    let out = bed.run("DEL", A, "net1", &conf);
+    assert!(out.success, "DEL: {}", out.stdout);
+    // Longer than the stand-in takes to allocate.
+    std::thread::sleep(Duration::from_millis(1500));
+    let alloc = state.join(format!("alloc-{A}"));
+    assert!(!alloc.exists(), "an orphaned IPAM ADD allocated after DEL");
+    bed.assert_clean("after DEL");
+}

@@ -7,6 +7,7 @@
 //! repeated once at the highest version both speak; results are converted back.
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command as Process, Stdio};
 
@@ -168,7 +169,15 @@ impl Ipam {
             name: self.name.clone(),
             source,
         };
-        let mut child = Process::new(&self.bin)
+        let mut process = Process::new(&self.bin);
+        let parent = nix::unistd::getpid();
+        // SAFETY: runs in the forked child before exec, and only makes system calls
+        // (prctl, getppid), which are async-signal-safe; it touches no memory shared with
+        // the parent.
+        unsafe {
+            process.pre_exec(move || die_with(parent));
+        }
+        let mut child = process
             .env("CNI_COMMAND", verb)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
@@ -213,6 +222,21 @@ impl Ipam {
             error,
         })
     }
+}
+
+/// Makes the IPAM child die (SIGKILL) when the plugin does: a runtime that times the
+/// plugin out kills it, and an orphaned IPAM ADD would then allocate after the runtime's
+/// DEL has released, with nothing left to remember the address. The kernel signals the
+/// child as the plugin exits, before the runtime can see it gone and run DEL. (The signal
+/// comes when the thread that spawned the child ends: every IPAM call waits for its child
+/// on the thread that spawned it.)
+fn die_with(parent: nix::unistd::Pid) -> std::io::Result<()> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+    // The plugin may have died before the line above.
+    if nix::unistd::getppid() != parent {
+        return Err(std::io::Error::other("the plugin is gone"));
+    }
+    Ok(())
 }
 
 /// The netconf with `cniVersion` (top level and in `prevResult`) set to `v`.
