@@ -471,3 +471,57 @@ esac"#
     assert!(!alloc.exists(), "an orphaned IPAM ADD allocated after DEL");
     bed.assert_clean("after DEL");
 }
+
+/// 6. `timeoutMs` bounds the whole operation, undo included: an ADD stalled by the vswitch
+///    holds the host-wide lock no longer than that, so another pod's ADD, which waits for
+///    the lock up to 4x its `timeoutMs`, gets it and succeeds (it failed with code 11 when
+///    each request had its own `timeoutMs`, and undo came on top).
+#[test]
+fn a_stalled_add_holds_the_lock_no_longer_than_its_timeout() {
+    let root = tempfile::Builder::new()
+        .prefix("usrsp-iso")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let dirs = DemoDirs::under(root.path());
+    std::fs::create_dir_all(dirs.api_socket.parent().unwrap()).unwrap();
+    // The first admin up (the first pod's, its last step) gets no answer; the second is
+    // served.
+    let mock = MockVpp::start_with(
+        &dirs.api_socket,
+        &["--fault", "stall:sw_interface_set_flags:1"],
+    )
+    .unwrap();
+    let mut conf = netconf(&dirs, "1.0.0", false);
+    conf["timeoutMs"] = json!(500);
+    let netns = root.path().join("netns");
+    std::fs::write(&netns, b"").unwrap();
+    let plugin = bins::binary("userspace-cni", "userspace").unwrap();
+    let call = |id: &str| {
+        PluginCall::new(
+            &plugin,
+            &bins::cni_path(&[]),
+            id,
+            &netns.display().to_string(),
+            "net1",
+        )
+    };
+    let stalled = {
+        let (call, conf) = (call(A), conf.clone());
+        std::thread::spawn(move || call.run("ADD", &conf).unwrap())
+    };
+    // Until the first ADD waits on the stalled request (its memif exists by then).
+    for _ in 0..500 {
+        if !VppState::read(mock.socket()).unwrap().memifs.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let other = call("cccccccccccccccc").run("ADD", &conf).unwrap();
+    let stalled = stalled.join().unwrap();
+    assert_eq!(stalled.code(), Some(11), "{}", stalled.stdout);
+    assert!(other.success, "the other pod's ADD: {}", other.stdout);
+    assert!(call("cccccccccccccccc").run("DEL", &conf).unwrap().success);
+    assert!(call(A).run("DEL", &conf).unwrap().success);
+    let s = VppState::read(mock.socket()).unwrap();
+    assert!(s.is_pristine(), "{s:?}");
+}

@@ -16,7 +16,7 @@
 mod session;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -51,13 +51,17 @@ pub struct OvsRecord {
     pub port_uuid: Option<String>,
 }
 
+/// `timeout` bounds everything done through one engine value, connections and requests
+/// together, from its creation: a caller's operation on the vswitch takes no longer.
 pub struct OvsEngine {
-    timeout: Duration,
+    deadline: Instant,
 }
 
 impl OvsEngine {
     pub fn new(timeout: Duration) -> Self {
-        OvsEngine { timeout }
+        OvsEngine {
+            deadline: Instant::now() + timeout,
+        }
     }
 
     fn db_socket(api_socket: Option<&Path>) -> PathBuf {
@@ -72,7 +76,7 @@ impl OvsEngine {
     }
 
     fn connect(&self, api_socket: Option<&Path>) -> Result<Session> {
-        Session::connect(&Self::db_socket(api_socket), self.timeout)
+        Session::connect(&Self::db_socket(api_socket), self.deadline)
     }
 }
 

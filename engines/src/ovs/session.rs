@@ -41,7 +41,8 @@ pub(super) fn is_socket(path: &Path) -> bool {
 pub struct Session {
     client: Client,
     socket: String,
-    timeout: Duration,
+    /// When everything on this session must be over (the engine's bound).
+    deadline: Instant,
 }
 
 fn refused(step: Step) -> impl Fn(ovsdb::Error) -> Error {
@@ -64,16 +65,23 @@ fn datum(v: &Value) -> Option<Datum> {
 }
 
 impl Session {
-    pub fn connect(socket: &Path, timeout: Duration) -> Result<Session> {
-        let client = Client::connect(socket, timeout).map_err(|e| Error::Unavailable {
+    /// Connects, with every transaction (and every wait) over by `deadline`.
+    pub fn connect(socket: &Path, deadline: Instant) -> Result<Session> {
+        let unavailable = |reason: String| Error::Unavailable {
             step: Step::Connect,
             socket: socket.display().to_string(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(unavailable("no time left (timeoutMs)".into()));
+        }
+        let mut client = Client::connect(socket, left).map_err(|e| unavailable(e.to_string()))?;
+        client.set_deadline(Some(deadline));
         Ok(Session {
             client,
             socket: socket.display().to_string(),
-            timeout,
+            deadline,
         })
     }
 
@@ -232,7 +240,7 @@ impl Session {
     /// the interface's `error` decides.
     pub fn await_created(&mut self, port: &str, socket: Option<&Path>) -> Result<()> {
         let start = Instant::now();
-        let deadline = start + self.timeout;
+        let deadline = self.deadline;
         let mut next_db_look = match socket {
             Some(_) => start + FIRST_DB_LOOK,
             None => start,

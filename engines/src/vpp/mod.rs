@@ -14,7 +14,7 @@ mod container;
 mod session;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use vpp_api::types::{MemifMode as WireMode, MemifRole as WireRole};
@@ -45,8 +45,10 @@ pub struct VppRecord {
     pub bridge_created: bool,
 }
 
+/// `timeout` bounds everything done through one engine value, connections and requests
+/// together, from its creation: a caller's operation on the vswitch takes no longer.
 pub struct VppEngine {
-    timeout: Duration,
+    deadline: Instant,
 }
 
 /// Something ADD did, to be undone if a later step fails.
@@ -60,14 +62,16 @@ enum Undo {
 
 impl VppEngine {
     pub fn new(timeout: Duration) -> Self {
-        VppEngine { timeout }
+        VppEngine {
+            deadline: Instant::now() + timeout,
+        }
     }
 
     fn connect(&self, api_socket: Option<&Path>) -> Result<Session> {
         let socket = api_socket
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_API_SOCKET));
-        Session::connect(&socket, self.timeout).map_err(|e| match e {
+        Session::connect(&socket, self.deadline).map_err(|e| match e {
             Error::Unavailable { step, reason, .. } => Error::Unavailable {
                 step,
                 socket: socket.display().to_string(),

@@ -3,7 +3,7 @@
 //! the deprecated ones on VPPs that predate them.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::Instant;
 
 use vpp_api::messages::*;
 use vpp_api::types::{IfStatusFlags, L2PortType, MemifMode, MemifRole};
@@ -37,13 +37,20 @@ pub struct BridgeInfo {
 }
 
 impl Session {
-    pub fn connect(socket: &Path, timeout: Duration) -> Result<Session> {
-        let client =
-            Client::connect(socket, "userspace-cni", timeout).map_err(|e| Error::Unavailable {
-                step: Step::Connect,
-                socket: socket.display().to_string(),
-                reason: e.to_string(),
-            })?;
+    /// Connects, with every request (and the handshake) answered by `deadline`.
+    pub fn connect(socket: &Path, deadline: Instant) -> Result<Session> {
+        let unavailable = |reason: String| Error::Unavailable {
+            step: Step::Connect,
+            socket: socket.display().to_string(),
+            reason,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(unavailable("no time left (timeoutMs)".into()));
+        }
+        let mut client = Client::connect(socket, "userspace-cni", left)
+            .map_err(|e| unavailable(e.to_string()))?;
+        client.set_deadline(Some(deadline));
         Ok(Session { client })
     }
 

@@ -34,7 +34,8 @@ pub fn add(ctx: &Context) -> Result<Value> {
         }
     };
     let ipam = ipam_for(&ctx.conf, &ctx.env.path, None)?;
-    let engine = engine_for(&plan.host_engine, plan.timeout)?;
+    // Fails early when the engine is not built in; the one that works is made below.
+    engine_for(&plan.host_engine, plan.timeout)?;
     let (store, _lock) = open_locked(&plan.data_dir, plan.timeout)?;
 
     let earlier = match store.load(&who) {
@@ -78,6 +79,8 @@ pub fn add(ctx: &Context) -> Result<Value> {
     }
 
     refuse_collisions(&store, &plan)?;
+    // What is left of `timeoutMs` but the undo's part.
+    let engine = engine_leaving(&plan.host_engine, plan.timeout, undo_reserve(plan.timeout))?;
 
     let mut rec = AttachmentRecord {
         container_id: who.container_id.clone(),

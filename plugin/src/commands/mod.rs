@@ -13,7 +13,7 @@ pub use gc::gc;
 pub use status::status;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use engines::{Attachment, Engine};
 use serde_json::Value;
@@ -43,9 +43,30 @@ impl Context {
     }
 }
 
-/// The engine for the plan's host side.
+thread_local! {
+    /// When the command running on this thread must be over: `timeoutMs` after it took
+    /// the lock. Every engine it makes, undo included, gets only what is left.
+    static ENDS: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// The part of `timeoutMs` a failed ADD keeps for undoing itself.
+fn undo_reserve(timeout: Duration) -> Duration {
+    timeout / 4
+}
+
+/// The engine for the plan's host side, bounded by what is left of the operation.
 fn engine_for(name: &str, timeout: Duration) -> Result<Box<dyn Engine>> {
-    engines::by_name(name, timeout).map_err(|_| {
+    engine_leaving(name, timeout, Duration::ZERO)
+}
+
+/// [`engine_for`], ending `reserve` before the operation does.
+fn engine_leaving(name: &str, timeout: Duration, reserve: Duration) -> Result<Box<dyn Engine>> {
+    let left = ENDS
+        .get()
+        .map_or(timeout, |end| end.saturating_duration_since(Instant::now()))
+        .min(timeout)
+        .saturating_sub(reserve);
+    engines::by_name(name, left).map_err(|_| {
         Error::Invalid(Invalid(format!(
             "ERROR: Host Engine {name} is not built into this plugin (built with: {})",
             engines::compiled_engines().join(", ")
@@ -65,14 +86,19 @@ fn ipam_for(conf: &NetConf, path: &[PathBuf], who: Option<&Attachment>) -> Resul
     }))
 }
 
-/// How long to wait for another plugin instance to finish.
+/// How long to wait for other plugin instances to finish: each holds the lock for at
+/// most its own `timeoutMs` (its whole operation, undo included), so this lets up to four
+/// of the same netconf go first.
 fn lock_wait(plan_timeout: Duration) -> Duration {
     plan_timeout * 4
 }
 
+/// Takes the lock, and starts the operation's clock: from here `timeout` bounds all the
+/// vswitch work of the command.
 fn open_locked(data_dir: &std::path::Path, timeout: Duration) -> Result<(Store, Lock)> {
     let store = Store::open(data_dir)?;
     let lock = store.lock(lock_wait(timeout))?;
+    ENDS.set(Some(Instant::now() + timeout));
     Ok((store, lock))
 }
 
