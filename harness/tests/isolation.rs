@@ -525,3 +525,95 @@ fn a_stalled_add_holds_the_lock_no_longer_than_its_timeout() {
     let s = VppState::read(mock.socket()).unwrap();
     assert!(s.is_pristine(), "{s:?}");
 }
+
+/// Runs the plugin with `stdin` exactly as given.
+fn run_raw(bed: &Bed, command: &str, id: &str, stdin: &[u8]) -> (bool, String) {
+    use std::io::Write;
+    let call = bed.call(id, "net1");
+    let mut child = Command::new(&call.plugin)
+        .env_clear()
+        .env("CNI_COMMAND", command)
+        .env("CNI_CONTAINERID", id)
+        .env("CNI_NETNS", &call.netns)
+        .env("CNI_IFNAME", "net1")
+        .env("CNI_PATH", &call.cni_path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// 8. Keys repeated in other cases (`name`/`NAME`/`name`, the same inside `ipam`): the
+///    IPAM plugin's DEL, from DEL and from GC, gets exactly the bytes its ADD got.
+#[test]
+fn the_ipam_release_sees_the_bytes_the_allocation_saw() {
+    let bed = Bed::new();
+    let state = bed.root.path().join("ipam-state");
+    std::fs::create_dir_all(&state).unwrap();
+    let dir = state.display();
+    bed.ipam_script(
+        "log-ipam",
+        &format!(
+            r#"case "$CNI_COMMAND" in
+ADD) cat > "{dir}/add-$CNI_CONTAINERID"
+     echo '{{"cniVersion":"1.0.0","ips":[{{"address":"10.9.0.2/24"}}]}}';;
+DEL) cat > "{dir}/del-$CNI_CONTAINERID";;
+VERSION) echo '{{"cniVersion":"1.0.0","supportedVersions":["0.3.1","0.4.0","1.0.0"]}}';;
+esac"#
+        ),
+    );
+    let mut conf = bed.conf.clone();
+    conf["ipam"] = json!({"type": "log-ipam"});
+    let text = serde_json::to_string(&conf).unwrap();
+    // `name` given three times in two cases, and `ipam` keys likewise.
+    let text = text.replacen("{", r#"{"name":"a","NAME":"b","#, 1);
+    let text = text.replacen(
+        r#""ipam":{"#,
+        r#""ipam":{"range":"x","RANGE":"y","range":"z","#,
+        1,
+    );
+    let c = "cccccccccccccccc";
+    for id in [A, c] {
+        let (ok, out) = run_raw(&bed, "ADD", id, text.as_bytes());
+        assert!(ok, "ADD: {out}");
+    }
+    // DEL with a differently spelled netconf: the record's own bytes are what count.
+    let (ok, out) = run_raw(
+        &bed,
+        "DEL",
+        A,
+        serde_json::to_string(&conf).unwrap().as_bytes(),
+    );
+    assert!(ok, "DEL: {out}");
+    // GC with the network's netconf as the runtime has it (the same repeated keys).
+    let gc = text.replacen(
+        r#""cniVersion":"1.0.0""#,
+        r#""cniVersion":"1.1.0","cni.dev/valid-attachments":[]"#,
+        1,
+    );
+    let (ok, out) = run_raw(&bed, "GC", c, gc.as_bytes());
+    assert!(ok, "GC: {out}");
+    let seen: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    for id in [A, c] {
+        let add = std::fs::read(state.join(format!("add-{id}")))
+            .unwrap_or_else(|e| panic!("{id}: {e} {seen:?}"));
+        let del = std::fs::read(state.join(format!("del-{id}")))
+            .unwrap_or_else(|e| panic!("{id}: {e} {seen:?}"));
+        assert_eq!(
+            String::from_utf8_lossy(&del),
+            String::from_utf8_lossy(&add),
+            "{id}: the release got other bytes than the allocation"
+        );
+    }
+    bed.assert_clean("after DEL and GC");
+}

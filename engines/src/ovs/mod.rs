@@ -184,7 +184,8 @@ impl Engine for OvsEngine {
                     // The name index: the port (and its socket) is another attachment's.
                     return Err(match e {
                         Error::Refused { message, .. }
-                            if message.contains("constraint violation") =>
+                            if message.contains("constraint violation")
+                                && message.contains("identical values") =>
                         {
                             Error::InUse(format!(
                                 "ERROR: OVS already has a port named {port} (another attachment's: same socket file name); nothing was changed"

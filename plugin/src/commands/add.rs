@@ -88,6 +88,8 @@ pub fn add(ctx: &Context) -> Result<Value> {
         network: ctx.conf.name.clone(),
         state: State::Adding,
         netconf: stdin_value(&ctx.stdin),
+        // Decoded by serde_json, so valid UTF-8.
+        netconf_text: String::from_utf8(ctx.stdin.clone()).ok(),
         shared_dir: plan.shared_dir.clone(),
         created_dir: fs::first_missing(&plan.shared_dir),
         host: None,

@@ -104,8 +104,7 @@ fn open_locked(data_dir: &std::path::Path, timeout: Duration) -> Result<(Store, 
 
 /// The plan an existing record was made with (its own netconf), else `None`.
 fn plan_of_record(rec: &AttachmentRecord) -> Option<(NetConf, Plan)> {
-    let bytes = serde_json::to_vec(&rec.netconf).ok()?;
-    let conf = NetConf::parse(&bytes).ok()?;
+    let conf = NetConf::parse(&record_netconf(rec)).ok()?;
     let plan = Plan::new(&conf, &rec.attachment()).ok()?;
     Some((conf, plan))
 }
@@ -238,9 +237,12 @@ fn remove_config_data(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// The raw netconf of a record as bytes.
+/// The netconf of a record as ADD received it (records of earlier versions: as decoded).
 fn record_netconf(rec: &AttachmentRecord) -> Vec<u8> {
-    serde_json::to_vec(&rec.netconf).unwrap_or_default()
+    match &rec.netconf_text {
+        Some(text) => text.as_bytes().to_vec(),
+        None => serde_json::to_vec(&rec.netconf).unwrap_or_default(),
+    }
 }
 
 /// A netconf's version, or the latest when it names none this plugin knows.

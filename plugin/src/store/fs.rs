@@ -99,7 +99,12 @@ pub fn remove_stale_temps(dir: &Path, name: Option<&str>) -> io::Result<usize> {
     use nix::unistd::Pid;
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        // No directory there (or a file in the way): no temporary file either.
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) =>
+        {
+            return Ok(0)
+        }
         Err(e) => return Err(e),
     };
     let mut removed = 0;

@@ -69,6 +69,10 @@ pub struct AttachmentRecord {
     pub state: State,
     /// The netconf of the ADD, so that GC can remove an attachment the runtime forgot.
     pub netconf: Value,
+    /// The same, exactly as ADD received it: what was built, and the IPAM release, are
+    /// read from these bytes, as ADD read them (keys repeated in other cases included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netconf_text: Option<String>,
     pub shared_dir: PathBuf,
     /// The topmost directory ADD created on the way to `shared_dir` (`None` when
     /// `shared_dir` existed): DEL removes the empty ones from `shared_dir` up to it.

@@ -9,6 +9,7 @@ fn record(cid: &str, ifname: &str, marker: u32) -> AttachmentRecord {
         network: "memif-network".into(),
         state: State::Ready,
         netconf: serde_json::json!({"marker": marker}),
+        netconf_text: None,
         shared_dir: PathBuf::from("/run/x").join(cid),
         created_dir: Some(PathBuf::from("/run/x").join(cid)),
         host: None,
