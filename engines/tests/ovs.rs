@@ -340,3 +340,20 @@ fn an_abandoned_begin_add_is_removed_by_its_record(#[values("mock", "real")] kin
     assert_eq!(Ovs::vsctl(db, &["list-br"]), "");
     assert!(!shared.join("0123456789ab-net1").exists());
 }
+
+/// CHECK right after ADD: with `dpdkvhostuser`, ADD returns once the socket exists, before
+/// ovs-vswitchd has given the port a number. CHECK waits for it (bounded) instead of
+/// calling the healthy port broken.
+#[rstest]
+fn check_right_after_add_passes(#[values("mock", "real")] kind: &str) {
+    let bed = Bed::start(kind);
+    let (db, shared) = (&bed.db, &bed.shared);
+    for round in 0..5 {
+        let engine = OvsEngine::new(Duration::from_secs(20));
+        let s = side(db, shared, VhostMode::Server, "br-usr", None);
+        let rec = engine.add(&s, &who()).unwrap();
+        let checked = engine.check(&s, &who(), &rec);
+        engine.del(&s, &who(), Some(&rec)).unwrap();
+        checked.unwrap_or_else(|e| panic!("round {round}: {e}"));
+    }
+}

@@ -286,7 +286,7 @@ impl Engine for OvsEngine {
                 b.name
             )));
         }
-        s.interface_result(&port)
+        s.port_number(&port)
             .map(drop)
             .map_err(|e| Error::Mismatch(e.to_string()))
     }

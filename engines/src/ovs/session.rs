@@ -283,6 +283,35 @@ impl Session {
         Ok(cur >= next)
     }
 
+    /// For CHECK: the interface's ofport, or OVS's error for it. ADD returns before
+    /// ovs-vswitchd has numbered a `dpdkvhostuser` port (its socket is what ADD waits
+    /// for), so a port with neither a number nor an error yet is waited for while
+    /// ovs-vswitchd is still applying changes, up to the session's deadline; one still
+    /// being built then is accepted as such (`None`).
+    pub fn port_number(&mut self, port: &str) -> Result<Option<i64>> {
+        loop {
+            match self.interface_result(port) {
+                Ok(p) => return Ok(Some(p)),
+                Err(Error::Refused { message, .. })
+                    if message.contains("no port number (None)") =>
+                {
+                    if self.applied()? {
+                        return Err(Error::Refused {
+                            step: Step::Check,
+                            message,
+                        });
+                    }
+                    if Instant::now() + DB_POLL >= self.deadline {
+                        tracing::info!("interface {port} is still being built by ovs-vswitchd");
+                        return Ok(None);
+                    }
+                    std::thread::sleep(DB_POLL);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// The interface's ofport, or OVS's error for it.
     pub fn interface_result(&mut self, port: &str) -> Result<i64> {
         let r = self.transact(
