@@ -617,3 +617,19 @@ esac"#
     }
     bed.assert_clean("after DEL and GC");
 }
+
+/// 10. An interface name outside ASCII: what reaches VPP (the memif socket file name) is
+///     ASCII, so VPP's own clients can still dump the host; DEL removes it all.
+#[test]
+fn a_non_ascii_interface_name_reaches_vpp_as_ascii() {
+    let bed = Bed::new();
+    let out = bed.run("ADD", A, "n\u{e9}t1", &bed.conf);
+    assert!(out.success, "{}", out.stdout);
+    let s = VppState::read(bed.mock.socket()).unwrap();
+    assert_eq!(s.memifs.len(), 1);
+    for (_, file) in &s.memif_sockets {
+        assert!(file.is_ascii(), "VPP holds a non-ASCII name: {file:?}");
+    }
+    assert!(bed.run("DEL", A, "n\u{e9}t1", &bed.conf).success);
+    bed.assert_clean("after DEL");
+}
