@@ -633,3 +633,24 @@ fn a_non_ascii_interface_name_reaches_vpp_as_ascii() {
     assert!(bed.run("DEL", A, "n\u{e9}t1", &bed.conf).success);
     bed.assert_clean("after DEL");
 }
+
+/// 6. An IPAM plugin that never answers: it too is bounded by `timeoutMs` (stopped, code
+///    11), and the DEL after it removes everything.
+#[test]
+fn a_hung_ipam_plugin_is_bounded_by_the_timeout() {
+    let bed = Bed::new();
+    bed.ipam_script(
+        "hung-ipam",
+        r#"case "$CNI_COMMAND" in
+ADD) exec sleep 8;;
+VERSION) echo '{"cniVersion":"1.0.0","supportedVersions":["0.3.1","0.4.0","1.0.0"]}';;
+esac"#,
+    );
+    let mut conf = bed.conf.clone();
+    conf["ipam"] = json!({"type": "hung-ipam"});
+    conf["timeoutMs"] = json!(600);
+    let out = bed.run("ADD", A, "net1", &conf);
+    assert_eq!(out.code(), Some(11), "{}", out.stdout);
+    assert!(bed.run("DEL", A, "net1", &conf).success);
+    bed.assert_clean("after DEL");
+}

@@ -81,6 +81,7 @@ impl Error {
                 IpamError::Plugin { error, .. } => ErrorCode::Delegated(error.code),
                 IpamError::BadName { .. } | IpamError::NotFound { .. } => ErrorCode::InvalidConfig,
                 IpamError::Exec { .. } | IpamError::BadOutput { .. } => ErrorCode::Io,
+                IpamError::TimedOut { .. } => ErrorCode::TryAgainLater,
             },
             Error::UnknownAttachment(_) => ErrorCode::UnknownContainer,
             Error::Mismatch(_) => ErrorCode::CheckMismatch,

@@ -137,6 +137,7 @@ pub fn run(env: Result<Environment, CniError>, stdin: &[u8], init_logging: bool)
         return Output::error(&e);
     }
     let command = env.command;
+    commands::reset_clock();
     let ctx = commands::Context {
         env,
         conf,

@@ -37,6 +37,10 @@ pub fn add(ctx: &Context) -> Result<Value> {
     // Fails early when the engine is not built in; the one that works is made below.
     engine_for(&plan.host_engine, plan.timeout)?;
     let (store, _lock) = open_locked(&plan.data_dir, plan.timeout)?;
+    // The IPAM plugin's calls are bounded too: ADD's by the forward part, the undo's by
+    // the whole.
+    let ipam = ipam_bounded(ipam, Duration::ZERO);
+    let ipam_forward = ipam_bounded(ipam.clone(), undo_reserve(plan.timeout));
 
     let earlier = match store.load(&who) {
         Err(crate::store::StoreError::Corrupt { path, reason }) => {
@@ -106,7 +110,7 @@ pub fn add(ctx: &Context) -> Result<Value> {
         &plan,
         gid,
         &prev,
-        ipam.as_ref(),
+        ipam_forward.as_ref(),
         &*engine,
         &store,
         &mut rec,

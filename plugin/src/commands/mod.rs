@@ -81,10 +81,25 @@ fn ipam_for(conf: &NetConf, path: &[PathBuf], who: Option<&Attachment>) -> Resul
         return Ok(None);
     };
     let ipam = Ipam::find(name, path).map_err(Error::ipam("IPAM"))?;
-    Ok(Some(match who {
+    let ipam = match who {
         Some(w) => ipam.for_attachment(w),
         None => ipam,
-    }))
+    };
+    Ok(ipam_bounded(Some(ipam), Duration::ZERO))
+}
+
+/// Bounds an IPAM plugin's calls by what is left of the operation, less `reserve` (no
+/// bound before the operation's clock has started).
+fn ipam_bounded(ipam: Option<Ipam>, reserve: Duration) -> Option<Ipam> {
+    match ENDS.get() {
+        Some(end) => ipam.map(|i| i.until(end.checked_sub(reserve).unwrap_or(end))),
+        None => ipam,
+    }
+}
+
+/// Stops the clock of a command that ran before on this thread (tests run many).
+pub(crate) fn reset_clock() {
+    ENDS.set(None);
 }
 
 /// How long to wait for other plugin instances to finish: each holds the lock for at
