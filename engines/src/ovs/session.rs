@@ -285,9 +285,10 @@ impl Session {
 
     /// For CHECK: the interface's ofport, or OVS's error for it. ADD returns before
     /// ovs-vswitchd has numbered a `dpdkvhostuser` port (its socket is what ADD waits
-    /// for), so a port with neither a number nor an error yet is waited for while
-    /// ovs-vswitchd is still applying changes, up to the session's deadline; one still
-    /// being built then is accepted as such (`None`).
+    /// for; ovs-vswitchd may write the number after it reports the change applied in
+    /// `cur_cfg`), so a port with neither a number nor an error yet is waited for, up to
+    /// the session's deadline; one still being built then is accepted as such (`None`).
+    /// OVS marks a port it cannot build with `error` or `ofport` -1.
     pub fn port_number(&mut self, port: &str) -> Result<Option<i64>> {
         loop {
             match self.interface_result(port) {
@@ -295,12 +296,6 @@ impl Session {
                 Err(Error::Refused { message, .. })
                     if message.contains("no port number (None)") =>
                 {
-                    if self.applied()? {
-                        return Err(Error::Refused {
-                            step: Step::Check,
-                            message,
-                        });
-                    }
                     if Instant::now() + DB_POLL >= self.deadline {
                         tracing::info!("interface {port} is still being built by ovs-vswitchd");
                         return Ok(None);
