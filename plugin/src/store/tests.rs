@@ -208,3 +208,29 @@ proptest! {
         prop_assert!(left.is_empty(), "left behind: {:?}", left);
     }
 }
+
+/// Unreadable records, with the attachments their names may stand for (one for a current
+/// name, every valid split of an old-scheme one) and their network when the text has it.
+#[test]
+fn unreadable_records_are_listed_with_what_they_stand_for() {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path()).unwrap();
+    s.save(&record("good", "net1", 1)).unwrap();
+    std::fs::write(t.path().join("c1@net1.json"), b"").unwrap();
+    std::fs::write(
+        t.path().join("a-b-c.json"),
+        b"{\n  \"containerId\": \"a-b\",\n  \"ifName\": \"c\",\n  \"network\": \"n1\",\n  \"st",
+    )
+    .unwrap();
+    let who = |id: &str, ifname: &str| Attachment {
+        container_id: id.into(),
+        if_name: ifname.into(),
+    };
+    let mut found = s.unreadable().unwrap();
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[0].candidates, vec![who("a", "b-c"), who("a-b", "c")]);
+    assert_eq!(found[0].network.as_deref(), Some("n1"));
+    assert_eq!(found[1].candidates, vec![who("c1", "net1")]);
+    assert_eq!(found[1].network, None);
+}
