@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 
 ci/install-deps.sh
 
+# What this run starts carries this mark (the leak check judges only that), and what
+# exists before it is not this run's.
+export USRSP_TEST_RUN="ci-$$-$(date +%s%N)"
+baseline=$(mktemp)
+trap 'rm -f "$baseline"' EXIT
+ci/leak-check.sh --baseline "$baseline"
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
@@ -15,4 +22,4 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 cargo build --workspace --bins
 cargo test --workspace
 ci/fuzz.sh 10
-ci/leak-check.sh
+ci/leak-check.sh --since "$baseline"

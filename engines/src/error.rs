@@ -52,6 +52,10 @@ pub enum Error {
     /// CHECK found a difference between the record and the vswitch.
     #[error("check: {0}")]
     Mismatch(String),
+    /// What this attachment would build is already another's (the same socket, the same
+    /// port name): refused before anything is touched.
+    #[error("{0}")]
+    InUse(String),
     #[error("{step}: {source}")]
     Io {
         step: Step,

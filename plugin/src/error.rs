@@ -93,9 +93,9 @@ impl Error {
             Error::Invalid(_) => ErrorCode::InvalidConfig,
             Error::Engine { source, .. } => match source {
                 engines::Error::Unavailable { .. } => ErrorCode::TryAgainLater,
-                engines::Error::UnknownEngine(_) | engines::Error::Unsupported(_) => {
-                    ErrorCode::InvalidConfig
-                }
+                engines::Error::UnknownEngine(_)
+                | engines::Error::Unsupported(_)
+                | engines::Error::InUse(_) => ErrorCode::InvalidConfig,
                 engines::Error::Refused { .. } => ErrorCode::Vswitch,
                 engines::Error::Mismatch(_) => ErrorCode::CheckMismatch,
                 engines::Error::Io { .. } => ErrorCode::Io,
@@ -110,6 +110,7 @@ impl Error {
                 IpamError::Plugin { error, .. } => ErrorCode::Delegated(error.code),
                 IpamError::BadName { .. } | IpamError::NotFound { .. } => ErrorCode::InvalidConfig,
                 IpamError::Exec { .. } | IpamError::BadOutput { .. } => ErrorCode::Io,
+                IpamError::TimedOut { .. } => ErrorCode::TryAgainLater,
             },
             Error::UnknownAttachment(_) => ErrorCode::UnknownContainer,
             Error::Mismatch(_) => ErrorCode::CheckMismatch,

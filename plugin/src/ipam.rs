@@ -7,8 +7,10 @@
 //! repeated once at the highest version both speak; results are converted back.
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command as Process, Stdio};
+use std::time::Instant;
 
 use engines::Attachment;
 use serde_json::Value;
@@ -32,14 +34,20 @@ pub enum IpamError {
     Plugin { name: String, error: CniError },
     #[error("IPAM plugin {name}: {reason}")]
     BadOutput { name: String, reason: String },
+    /// It did not answer within the operation's `timeoutMs` (it was killed).
+    #[error("IPAM plugin {name} did not answer in time (timeoutMs); it was stopped")]
+    TimedOut { name: String },
 }
 
 /// One IPAM plugin, resolved in `CNI_PATH`.
+#[derive(Debug, Clone)]
 pub struct Ipam {
     name: String,
     bin: PathBuf,
     /// Variables set on top of the inherited environment.
     env: Vec<(&'static str, String)>,
+    /// When set, a call still running then is stopped (SIGKILL) and fails.
+    deadline: Option<Instant>,
 }
 
 impl Ipam {
@@ -60,6 +68,7 @@ impl Ipam {
                         .map(|p| p.to_string_lossy().into_owned())
                         .unwrap_or_default(),
                 )],
+                deadline: None,
             })
             .ok_or_else(|| IpamError::NotFound {
                 name: name.into(),
@@ -72,6 +81,12 @@ impl Ipam {
     pub fn for_attachment(mut self, who: &Attachment) -> Ipam {
         self.env.push(("CNI_CONTAINERID", who.container_id.clone()));
         self.env.push(("CNI_IFNAME", who.if_name.clone()));
+        self
+    }
+
+    /// Bounds every later call by `deadline`.
+    pub fn until(mut self, deadline: Instant) -> Ipam {
+        self.deadline = Some(deadline);
         self
     }
 
@@ -168,7 +183,15 @@ impl Ipam {
             name: self.name.clone(),
             source,
         };
-        let mut child = Process::new(&self.bin)
+        let mut process = Process::new(&self.bin);
+        let parent = nix::unistd::getpid();
+        // SAFETY: runs in the forked child before exec, and only makes system calls
+        // (prctl, getppid), which are async-signal-safe; it touches no memory shared with
+        // the parent.
+        unsafe {
+            process.pre_exec(move || die_with(parent));
+        }
+        let mut child = process
             .env("CNI_COMMAND", verb)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
@@ -180,7 +203,10 @@ impl Ipam {
         // A plugin may exit without reading stdin; a broken pipe is then not our error.
         let _ = pipe.write_all(stdin);
         drop(pipe);
-        let out = child.wait_with_output().map_err(exec)?;
+        let out = match self.deadline {
+            None => child.wait_with_output().map_err(exec)?,
+            Some(deadline) => self.wait_until(child, deadline)?.map_err(exec)?,
+        };
         if out.status.success() {
             return Ok(out.stdout);
         }
@@ -213,6 +239,51 @@ impl Ipam {
             error,
         })
     }
+}
+
+impl Ipam {
+    /// Waits for `child` until `deadline`; then stops it (SIGKILL) and fails. The wait is
+    /// on a thread of its own, so that an answer is taken the moment it comes.
+    fn wait_until(
+        &self,
+        child: std::process::Child,
+        deadline: Instant,
+    ) -> Result<std::io::Result<std::process::Output>, IpamError> {
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(out) => Ok(out),
+            Err(_) => {
+                // Not reaped yet (the waiting thread has not returned): still our child.
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                // Reaped by the waiting thread, unless a grandchild still holds its stdout
+                // open: then that thread is left behind (the plugin is about to exit).
+                let _ = rx.recv_timeout(std::time::Duration::from_millis(100));
+                Err(IpamError::TimedOut {
+                    name: self.name.clone(),
+                })
+            }
+        }
+    }
+}
+
+/// Makes the IPAM child die (SIGKILL) when the plugin does: a runtime that times the
+/// plugin out kills it, and an orphaned IPAM ADD would then allocate after the runtime's
+/// DEL has released, with nothing left to remember the address. The kernel signals the
+/// child as the plugin exits, before the runtime can see it gone and run DEL. (The signal
+/// comes when the thread that spawned the child ends: every IPAM call waits for its child
+/// on the thread that spawned it.)
+fn die_with(parent: nix::unistd::Pid) -> std::io::Result<()> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+    // The plugin may have died before the line above.
+    if nix::unistd::getppid() != parent {
+        return Err(std::io::Error::other("the plugin is gone"));
+    }
+    Ok(())
 }
 
 /// The netconf with `cniVersion` (top level and in `prevResult`) set to `v`.

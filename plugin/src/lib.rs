@@ -61,6 +61,14 @@ fn reply_version(stdin: &[u8]) -> String {
         .unwrap_or_else(|| Version::LATEST.to_string())
 }
 
+/// DEL with a netconf that cannot be used at all.
+fn del_unreadable(env: &Environment, stdin: &[u8]) -> Output {
+    match commands::del_unreadable(env, stdin) {
+        Ok(()) => Output::ok(None),
+        Err(e) => Output::error(&e.to_cni(&reply_version(stdin))),
+    }
+}
+
 /// Runs one plugin invocation. `init_logging` is false in tests that run many in one
 /// process.
 pub fn run(env: Result<Environment, CniError>, stdin: &[u8], init_logging: bool) -> Output {
@@ -82,6 +90,8 @@ pub fn run(env: Result<Environment, CniError>, stdin: &[u8], init_logging: bool)
     }
     let conf = match netconf::NetConf::parse(stdin) {
         Ok(c) => c,
+        // ADD refuses such a netconf before any change: only a record can say otherwise.
+        Err(_) if env.command == Command::Del => return del_unreadable(&env, stdin),
         Err(e) => return Output::error(&Error::Decode(e).to_cni(&answer_version)),
     };
     if init_logging {
@@ -94,6 +104,7 @@ pub fn run(env: Result<Environment, CniError>, stdin: &[u8], init_logging: bool)
     };
     let version = match Version::parse(version_text).filter(|v| v.is_supported()) {
         Some(v) => v,
+        None if env.command == Command::Del => return del_unreadable(&env, stdin),
         None => {
             let e = CniError::new(
                 &answer_version,
@@ -124,6 +135,7 @@ pub fn run(env: Result<Environment, CniError>, stdin: &[u8], init_logging: bool)
         return Output::error(&e);
     }
     let command = env.command;
+    commands::reset_clock();
     let ctx = commands::Context {
         env,
         conf,

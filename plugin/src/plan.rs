@@ -22,7 +22,7 @@ pub const DEFAULT_DATA_DIR: &str = "/var/lib/cni/usrspcni/data";
 pub const MAX_SOCKET_PATH: usize = 107;
 /// Highest VPP bridge-domain id (L2_BD_ID_MAX).
 pub const MAX_BRIDGE_DOMAIN: i64 = 16_777_215;
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The OVS bridge used when none is named, as in the original.
 pub const DEFAULT_OVS_BRIDGE: &str = "br0";
 
@@ -367,8 +367,32 @@ fn shared_socket_name(host: &str, container: &str, generated: String) -> Result<
     }
 }
 
+/// An interface name as it may go into a name the vswitch sees: VPP's own clients read
+/// VPP's strings as ASCII, so every byte outside ASCII, and `%` itself (which keeps the
+/// encoding one-to-one), is written `%XX`.
+pub fn ascii_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().all(|b| b.is_ascii() && b != b'%') {
+        return name.into();
+    }
+    let mut out = String::with_capacity(name.len() * 3);
+    for b in name.bytes() {
+        if b.is_ascii() && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out.into()
+}
+
 fn checked_socket_path(dir: &Path, name: &str) -> Result<PathBuf, Invalid> {
     let path = dir.join(name);
+    if !path.as_os_str().is_ascii() {
+        return Err(invalid(format!(
+            "ERROR: socket path {} is not ASCII (the vswitch's clients read its names as ASCII)",
+            path.display()
+        )));
+    }
     let len = path.as_os_str().len();
     if len > MAX_SOCKET_PATH {
         return Err(invalid(format!(
@@ -426,7 +450,11 @@ fn memif(
             mode_name(host_mode)
         )));
     }
-    let generated = format!("memif-{}-{}.sock", short_id(&who.container_id), who.if_name);
+    let generated = format!(
+        "memif-{}-{}.sock",
+        short_id(&who.container_id),
+        ascii_name(&who.if_name)
+    );
     let name = shared_socket_name(&host.socketfile, &cm.socketfile, generated)?;
     cm.socketfile = name.clone();
     let socket_path = place(&name)?;
@@ -490,7 +518,16 @@ fn vhost(
             )));
         }
     }
-    let generated = format!("{}-{}", short_id(&who.container_id), who.if_name);
+    // The OVS port takes this name, and OVS's port names are host-wide: for a container
+    // id under 12 characters `<id>-<ifname>` would be ambiguous ((`a-b`, `c`) and (`a`,
+    // `b-c`)), and a container id has no `@`.
+    let id12 = short_id(&who.container_id);
+    let ifname = ascii_name(&who.if_name);
+    let generated = if id12.len() < 12 {
+        format!("{id12}@{ifname}")
+    } else {
+        format!("{id12}-{ifname}")
+    };
     let name = shared_socket_name(&host.socketfile, &cv.socketfile, generated)?;
     cv.socketfile = name.clone();
     let socket_path = place(&name)?;

@@ -23,6 +23,8 @@ pub struct Client {
     incoming: JsonStream,
     next_id: u64,
     timeout: Duration,
+    /// When set, no call waits past it (the caller's whole operation is bounded).
+    deadline: Option<Instant>,
     notifications: VecDeque<(String, Value)>,
 }
 
@@ -40,6 +42,7 @@ impl Client {
             incoming: JsonStream::new(),
             next_id: 1,
             timeout,
+            deadline: None,
             notifications: VecDeque::new(),
         })
     }
@@ -47,6 +50,11 @@ impl Client {
     /// The bound on each call from now on.
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
+    }
+
+    /// Bounds every later call by `deadline` as well as by the per-call timeout.
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
     }
 
     /// Sends a request and waits for its reply (`result`), answering `echo`s meanwhile.
@@ -59,7 +67,8 @@ impl Client {
             params,
         };
         self.send(&req)?;
-        let deadline = Instant::now() + self.timeout;
+        let own = Instant::now() + self.timeout;
+        let deadline = self.deadline.map_or(own, |d| d.min(own));
         loop {
             match self.receive(deadline)? {
                 Message::Reply { id: rid, result } if rid == json!(id) => return Ok(result),

@@ -17,7 +17,7 @@ mod original;
 mod session;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -52,13 +52,17 @@ pub struct OvsRecord {
     pub port_uuid: Option<String>,
 }
 
+/// `timeout` bounds everything done through one engine value, connections and requests
+/// together, from its creation: a caller's operation on the vswitch takes no longer.
 pub struct OvsEngine {
-    timeout: Duration,
+    deadline: Instant,
 }
 
 impl OvsEngine {
     pub fn new(timeout: Duration) -> Self {
-        OvsEngine { timeout }
+        OvsEngine {
+            deadline: Instant::now() + timeout,
+        }
     }
 
     fn db_socket(api_socket: Option<&Path>) -> PathBuf {
@@ -73,7 +77,7 @@ impl OvsEngine {
     }
 
     fn connect(&self, api_socket: Option<&Path>) -> Result<Session> {
-        Session::connect(&Self::db_socket(api_socket), self.timeout)
+        Session::connect(&Self::db_socket(api_socket), self.deadline)
     }
 }
 
@@ -178,7 +182,18 @@ impl Engine for OvsEngine {
                     if bridge_created {
                         let _ = s.del_bridge_if_ours_and_empty(&b.name, None);
                     }
-                    return Err(e);
+                    // The name index: the port (and its socket) is another attachment's.
+                    return Err(match e {
+                        Error::Refused { message, .. }
+                            if message.contains("constraint violation")
+                                && message.contains("identical values") =>
+                        {
+                            Error::InUse(format!(
+                                "ERROR: OVS already has a port named {port} (another attachment's: same socket file name); nothing was changed"
+                            ))
+                        }
+                        e => e,
+                    });
                 }
             }
         }
@@ -206,7 +221,7 @@ impl Engine for OvsEngine {
             // Undo only what this ADD made: a port of the same name that was already
             // there is someone else's (and the insert would have failed on the name index).
             let undo = |s: &mut Session| {
-                let _ = s.del_port_uuid(&port_uuid, &b.name);
+                let _ = s.del_port_uuid(&port_uuid, &port, &b.name);
                 if bridge_created {
                     let _ = s.del_bridge_if_ours_and_empty(&b.name, None);
                 }
@@ -226,32 +241,38 @@ impl Engine for OvsEngine {
         }))
     }
 
-    fn del(&self, side: &HostSide, _who: &Attachment, saved: Option<&HostRecord>) -> Result<()> {
+    fn del(&self, side: &HostSide, who: &Attachment, saved: Option<&HostRecord>) -> Result<()> {
         let (socket, _) = vhost(side)?;
         let b = bridge(side)?;
+        let port = port_name(socket)?;
         let saved = saved.and_then(|r| serde_json::from_value::<OvsRecord>(r.data.clone()).ok());
         let mut s = self.connect(side.api_socket.as_deref())?;
-        match saved {
+        let others = match saved {
             // The port this attachment made, by uuid, in one transaction with reading the
             // bridge: when it is gone, a port of the same name is someone else's.
             Some(OvsRecord {
                 port_uuid: Some(uuid),
+                port: saved_port,
                 ..
             }) => {
-                let (_, bridge_row) = s.del_port_uuid(&uuid, &b.name)?;
+                let (others, bridge_row) = s.del_port_uuid(&uuid, &saved_port, &b.name)?;
                 s.del_bridge_if_ours_and_empty(&b.name, Some(bridge_row))?;
+                others
             }
-            // No record of it (an ADD cut short, or an older record): by name.
+            // An older record names the port; without one (an ADD cut short), only a port
+            // marked as this attachment's is removed.
             other => {
-                let port = match other {
-                    Some(r) => r.port,
-                    None => port_name(socket)?,
+                let others = match other {
+                    Some(r) => s.del_port(&r.port, None)?,
+                    None => s.del_port(&port, Some(who))?,
                 };
-                s.del_port(&port)?;
                 s.del_bridge_if_ours_and_empty(&b.name, None)?;
+                others
             }
+        };
+        if !others {
+            remove_socket_file(socket);
         }
-        remove_socket_file(socket);
         Ok(())
     }
 
@@ -266,7 +287,7 @@ impl Engine for OvsEngine {
                 b.name
             )));
         }
-        s.interface_result(&port)
+        s.port_number(&port)
             .map(drop)
             .map_err(|e| Error::Mismatch(e.to_string()))
     }

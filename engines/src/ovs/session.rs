@@ -41,7 +41,8 @@ pub(super) fn is_socket(path: &Path) -> bool {
 pub struct Session {
     client: Client,
     socket: String,
-    timeout: Duration,
+    /// When everything on this session must be over (the engine's bound).
+    deadline: Instant,
 }
 
 fn refused(step: Step) -> impl Fn(ovsdb::Error) -> Error {
@@ -64,16 +65,23 @@ fn datum(v: &Value) -> Option<Datum> {
 }
 
 impl Session {
-    pub fn connect(socket: &Path, timeout: Duration) -> Result<Session> {
-        let client = Client::connect(socket, timeout).map_err(|e| Error::Unavailable {
+    /// Connects, with every transaction (and every wait) over by `deadline`.
+    pub fn connect(socket: &Path, deadline: Instant) -> Result<Session> {
+        let unavailable = |reason: String| Error::Unavailable {
             step: Step::Connect,
             socket: socket.display().to_string(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(unavailable("no time left (timeoutMs)".into()));
+        }
+        let mut client = Client::connect(socket, left).map_err(|e| unavailable(e.to_string()))?;
+        client.set_deadline(Some(deadline));
         Ok(Session {
             client,
             socket: socket.display().to_string(),
-            timeout,
+            deadline,
         })
     }
 
@@ -232,7 +240,7 @@ impl Session {
     /// the interface's `error` decides.
     pub fn await_created(&mut self, port: &str, socket: Option<&Path>) -> Result<()> {
         let start = Instant::now();
-        let deadline = start + self.timeout;
+        let deadline = self.deadline;
         let mut next_db_look = match socket {
             Some(_) => start + FIRST_DB_LOOK,
             None => start,
@@ -275,6 +283,30 @@ impl Session {
         Ok(cur >= next)
     }
 
+    /// For CHECK: the interface's ofport, or OVS's error for it. ADD returns before
+    /// ovs-vswitchd has numbered a `dpdkvhostuser` port (its socket is what ADD waits
+    /// for; ovs-vswitchd may write the number after it reports the change applied in
+    /// `cur_cfg`), so a port with neither a number nor an error yet is waited for, up to
+    /// the session's deadline; one still being built then is accepted as such (`None`).
+    /// OVS marks a port it cannot build with `error` or `ofport` -1.
+    pub fn port_number(&mut self, port: &str) -> Result<Option<i64>> {
+        loop {
+            match self.interface_result(port) {
+                Ok(p) => return Ok(Some(p)),
+                Err(Error::Refused { message, .. })
+                    if message.contains("no port number (None)") =>
+                {
+                    if Instant::now() + DB_POLL >= self.deadline {
+                        tracing::info!("interface {port} is still being built by ovs-vswitchd");
+                        return Ok(None);
+                    }
+                    std::thread::sleep(DB_POLL);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// The interface's ofport, or OVS's error for it.
     pub fn interface_result(&mut self, port: &str) -> Result<i64> {
         let r = self.transact(
@@ -308,10 +340,17 @@ impl Session {
     }
 
     /// Removes the port with this uuid (the one an ADD created) from its bridge, and reads
-    /// `bridge` as it is afterwards, in one transaction: whether the port was there, and
-    /// the bridge row for [`Session::del_bridge_if_ours_and_empty`].
-    pub fn del_port_uuid(&mut self, uuid: &str, bridge: &str) -> Result<(bool, Option<Value>)> {
+    /// `bridge` as it is afterwards, in one transaction: whether a port named `port` that
+    /// is not this one is there (someone else's: its socket file is kept), and the bridge
+    /// row for [`Session::del_bridge_if_ours_and_empty`].
+    pub fn del_port_uuid(
+        &mut self,
+        uuid: &str,
+        port: &str,
+        bridge: &str,
+    ) -> Result<(bool, Option<Value>)> {
         let ops = vec![
+            ops::select("Port", by_name("name", port), &["_uuid"]),
             ops::mutate(
                 "Bridge",
                 vec![cond("ports", "includes", json!(["uuid", uuid]))],
@@ -321,22 +360,48 @@ impl Session {
             ops::comment("userspace-cni: delete port"),
         ];
         let r = self.transact(Step::InterfaceDelete, ops)?;
-        let removed = r[0]["count"].as_i64().unwrap_or(0) > 0;
-        Ok((removed, rows(&r[1]).into_iter().next()))
+        let other = rows(&r[0]).iter().any(|row| {
+            datum(&row["_uuid"])
+                .and_then(|d| d.scalar().and_then(Atom::as_uuid).map(str::to_string))
+                .is_some_and(|u| u != uuid)
+        });
+        Ok((other, rows(&r[2]).into_iter().next()))
     }
 
-    /// Removes the port from whichever bridge has it (OVS collects the port and interface).
-    pub fn del_port(&mut self, port: &str) -> Result<()> {
+    /// Removes the port named `port` from whichever bridge has it (OVS collects the port
+    /// and interface), when it is `owner`'s: its `external_ids` name that attachment (any
+    /// port when `None`). Whether a port of that name that is not `owner`'s is left.
+    pub fn del_port(&mut self, port: &str, owner: Option<&Attachment>) -> Result<bool> {
         let r = self.transact(
             Step::InterfaceDelete,
-            vec![ops::select("Port", by_name("name", port), &["_uuid"])],
+            vec![ops::select(
+                "Port",
+                by_name("name", port),
+                &["_uuid", "external_ids"],
+            )],
         )?;
-        let Some(uuid) = rows(&r[0])
-            .first()
-            .and_then(|row| datum(&row["_uuid"]))
+        let Some(row) = rows(&r[0]).into_iter().next() else {
+            return Ok(false);
+        };
+        if let Some(who) = owner {
+            let ids = datum(&row["external_ids"]);
+            let get = |k: &str| {
+                ids.as_ref()
+                    .and_then(|d| d.map_get(k).cloned())
+                    .and_then(|a| a.as_str().map(str::to_string))
+            };
+            let ours = get(OWNER_KEY).is_some()
+                && get("container-id").as_deref() == Some(who.container_id.as_str())
+                && get("ifname").as_deref() == Some(who.if_name.as_str());
+            if !ours {
+                tracing::info!("port {port} is another attachment's: kept");
+                return Ok(true);
+            }
+        }
+        let Some(uuid) = datum(&row["_uuid"])
             .and_then(|d| d.scalar().and_then(Atom::as_uuid).map(str::to_string))
         else {
-            return Ok(());
+            return Ok(false);
         };
         let ops = vec![
             ops::mutate(
@@ -346,7 +411,7 @@ impl Session {
             ),
             ops::comment(&format!("userspace-cni: delete port {port}")),
         ];
-        self.transact(Step::InterfaceDelete, ops).map(drop)
+        self.transact(Step::InterfaceDelete, ops).map(|_| false)
     }
 
     pub fn port_in_bridge(&mut self, bridge: &str, port: &str) -> Result<bool> {

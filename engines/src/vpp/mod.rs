@@ -3,13 +3,19 @@
 //! ADD keeps an undo journal and unwinds it on failure. DEL finds what is left by the
 //! attachment's deterministic socket path rather than trusting saved ids alone, so it also
 //! cleans up after an ADD that crashed before saving anything.
+//!
+//! No attachment touches another's: ADD refuses a socket that VPP already serves an
+//! interface on (or a vhost-user socket already in use) before it changes anything, and
+//! what DEL finds by discovery is removed only when it carries this attachment's MAC
+//! (derived from the attachment, see [`crate::mac`]); a socket registration or file is
+//! removed only once no other interface uses it.
 
 mod container;
 mod original;
 mod session;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use vpp_api::types::{MemifMode as WireMode, MemifRole as WireRole};
@@ -40,8 +46,10 @@ pub struct VppRecord {
     pub bridge_created: bool,
 }
 
+/// `timeout` bounds everything done through one engine value, connections and requests
+/// together, from its creation: a caller's operation on the vswitch takes no longer.
 pub struct VppEngine {
-    timeout: Duration,
+    deadline: Instant,
 }
 
 /// Something ADD did, to be undone if a later step fails.
@@ -55,14 +63,16 @@ enum Undo {
 
 impl VppEngine {
     pub fn new(timeout: Duration) -> Self {
-        VppEngine { timeout }
+        VppEngine {
+            deadline: Instant::now() + timeout,
+        }
     }
 
     fn connect(&self, api_socket: Option<&Path>) -> Result<Session> {
         let socket = api_socket
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_API_SOCKET));
-        Session::connect(&socket, self.timeout).map_err(|e| match e {
+        Session::connect(&socket, self.deadline).map_err(|e| match e {
             Error::Unavailable { step, reason, .. } => Error::Unavailable {
                 step,
                 socket: socket.display().to_string(),
@@ -90,14 +100,19 @@ impl VppEngine {
                 socket_path,
             } => {
                 // Register first and look only if that fails: no dump of every socket on
-                // the hot path.
+                // the hot path. A registration with interfaces on it is another
+                // attachment's; an empty one is a leftover, taken over.
                 let socket_id = match s.add_memif_socket(socket_path) {
-                    Ok(id) => {
-                        undo.push(Undo::MemifSocket(id));
+                    Ok(id) => id,
+                    Err(e) => {
+                        let id = s.find_memif_socket(socket_path)?.ok_or(e)?;
+                        if s.memifs()?.iter().any(|m| m.socket_id == id) {
+                            return Err(in_use(socket_path));
+                        }
                         id
                     }
-                    Err(e) => s.find_memif_socket(socket_path)?.ok_or(e)?,
                 };
+                undo.push(Undo::MemifSocket(socket_id));
                 let sw = s.create_memif(wire_role(*role), wire_mode(*mode), socket_id, mac)?;
                 undo.push(Undo::Memif(sw));
                 (sw, Some(socket_id))
@@ -105,6 +120,9 @@ impl VppEngine {
             InterfaceSpec::VhostUser {
                 mode, socket_path, ..
             } => {
+                if s.find_vhost_user(socket_path)?.is_some() {
+                    return Err(in_use(socket_path));
+                }
                 let sw = s.create_vhost_user(socket_path, *mode == VhostMode::Server, mac)?;
                 undo.push(Undo::VhostUser(sw));
                 (sw, None)
@@ -171,9 +189,14 @@ impl Engine for VppEngine {
                 })
             }
             Err(e) => {
+                // The socket file is this ADD's only when it registered the socket (or
+                // made the vhost-user interface): else it is another attachment's.
+                let made_socket = undo
+                    .iter()
+                    .any(|u| matches!(u, Undo::MemifSocket(_) | Undo::VhostUser(_)));
                 Self::unwind(&mut s, undo);
-                if let InterfaceSpec::Memif { socket_path, .. } = &side.interface {
-                    remove_socket_file(socket_path);
+                if made_socket {
+                    remove_socket_file(socket_path_of(&side.interface));
                 }
                 s.close();
                 Err(e)
@@ -181,25 +204,28 @@ impl Engine for VppEngine {
         }
     }
 
-    fn del(&self, side: &HostSide, _who: &Attachment, saved: Option<&HostRecord>) -> Result<()> {
+    fn del(&self, side: &HostSide, who: &Attachment, saved: Option<&HostRecord>) -> Result<()> {
         let saved: Option<VppRecord> =
             saved.and_then(|r| serde_json::from_value(r.data.clone()).ok());
         let mut s = self.connect(side.api_socket.as_deref())?;
         // With the ADD's record, the ids are checked and used directly (no dumps of every
-        // interface); without it, the interface is found from its socket path.
+        // interface); without it, the interface is found from its socket path and this
+        // attachment's MAC.
         let removed = match (&saved, &side.interface) {
             (Some(rec), InterfaceSpec::Memif { socket_path, .. })
                 if rec.memif_socket_id.is_some_and(|id| {
                     s.memif_socket_file(id).ok().flatten().as_deref() == socket_path.to_str()
                 }) && s.is_memif_on(rec.sw_if_index, rec.memif_socket_id.unwrap_or(0))? =>
             {
+                // The registration is this ADD's (it made it or took over an empty one,
+                // and refuses one in use): it goes with the interface.
                 s.delete_memif(rec.sw_if_index)?;
                 s.del_memif_socket(rec.memif_socket_id.unwrap_or(0))?;
                 remove_socket_file(socket_path);
                 vec![rec.sw_if_index]
             }
             // The pod is going away: whichever end listened, its socket file goes too.
-            _ => remove_interface(&mut s, &side.interface, true)?,
+            _ => remove_interface(&mut s, &side.interface, true, Some(who))?,
         };
         let bd = match (&side.network, &saved) {
             (Network::Bridge(b), _) => Some(bridge_domain_id(b)?),
@@ -276,7 +302,7 @@ impl Engine for VppEngine {
             InterfaceSpec::Memif { role, .. } => *role == MemifRole::Master,
             InterfaceSpec::VhostUser { mode, .. } => *mode == VhostMode::Server,
         };
-        remove_interface(&mut s, &side.interface, owns_file)?;
+        remove_interface(&mut s, &side.interface, owns_file, None)?;
         s.close();
         Ok(())
     }
@@ -310,35 +336,78 @@ impl Engine for VppEngine {
     }
 }
 
-/// Removes the interface on `spec`'s socket (found by its path, not by saved ids) and
-/// the socket registration; with `remove_files`, also a socket file left in the shared
-/// directory. Returns the sw_if_index values removed.
-fn remove_interface(s: &mut Session, spec: &InterfaceSpec, remove_files: bool) -> Result<Vec<u32>> {
+/// Removes the interface on `spec`'s socket (found by its path, not by saved ids), only
+/// when it is `owner`'s (has the MAC its ADD gave it; any interface when `None`), and the
+/// socket registration once no interface is left on it; with `remove_files`, also a
+/// socket file left in the shared directory that no other interface uses. Returns the
+/// sw_if_index values removed.
+fn remove_interface(
+    s: &mut Session,
+    spec: &InterfaceSpec,
+    remove_files: bool,
+    owner: Option<&Attachment>,
+) -> Result<Vec<u32>> {
+    let mac = owner.map(|w| MacAddress(crate::mac::for_attachment(w, "host").0));
     let mut removed = Vec::new();
     match spec {
         InterfaceSpec::Memif { socket_path, .. } => {
-            if let Some(socket_id) = s.find_memif_socket(socket_path)? {
-                for m in s.memifs()?.into_iter().filter(|m| m.socket_id == socket_id) {
+            let Some(socket_id) = s.find_memif_socket(socket_path)? else {
+                if remove_files {
+                    remove_socket_file(socket_path);
+                }
+                return Ok(removed);
+            };
+            let mut others = false;
+            for m in s.memifs()?.into_iter().filter(|m| m.socket_id == socket_id) {
+                if mac.is_none_or(|mac| m.mac == mac) {
                     s.delete_memif(m.sw_if_index)?;
                     removed.push(m.sw_if_index);
+                } else {
+                    others = true;
                 }
-                s.del_memif_socket(socket_id)?;
             }
-            if remove_files {
-                remove_socket_file(socket_path);
+            if !others {
+                s.del_memif_socket(socket_id)?;
+                if remove_files {
+                    remove_socket_file(socket_path);
+                }
             }
         }
         InterfaceSpec::VhostUser { socket_path, .. } => {
+            let mut others = false;
             if let Some(sw) = s.find_vhost_user(socket_path)? {
-                s.delete_vhost_user(sw)?;
-                removed.push(sw);
+                let ours = match mac {
+                    None => true,
+                    Some(mac) => s.interface_mac(sw)?.is_none_or(|m| m == mac),
+                };
+                if ours {
+                    s.delete_vhost_user(sw)?;
+                    removed.push(sw);
+                } else {
+                    others = true;
+                }
             }
-            if remove_files {
+            if remove_files && !others {
                 remove_socket_file(socket_path);
             }
         }
     }
     Ok(removed)
+}
+
+fn socket_path_of(spec: &InterfaceSpec) -> &Path {
+    match spec {
+        InterfaceSpec::Memif { socket_path, .. } | InterfaceSpec::VhostUser { socket_path, .. } => {
+            socket_path
+        }
+    }
+}
+
+fn in_use(socket_path: &Path) -> Error {
+    Error::InUse(format!(
+        "ERROR: socket {} is already used by another interface on VPP (another attachment's); nothing was changed",
+        socket_path.display()
+    ))
 }
 
 /// A VPP bridge domain is named by its decimal id.

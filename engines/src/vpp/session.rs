@@ -3,7 +3,7 @@
 //! the deprecated ones on VPPs that predate them.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::Instant;
 
 use vpp_api::messages::*;
 use vpp_api::types::{IfStatusFlags, L2PortType, MemifMode, MemifRole};
@@ -26,6 +26,7 @@ pub struct Session {
 pub struct MemifInfo {
     pub sw_if_index: u32,
     pub socket_id: u32,
+    pub mac: MacAddress,
 }
 
 /// A bridge domain as VPP reports it.
@@ -36,13 +37,20 @@ pub struct BridgeInfo {
 }
 
 impl Session {
-    pub fn connect(socket: &Path, timeout: Duration) -> Result<Session> {
-        let client =
-            Client::connect(socket, "userspace-cni", timeout).map_err(|e| Error::Unavailable {
-                step: Step::Connect,
-                socket: socket.display().to_string(),
-                reason: e.to_string(),
-            })?;
+    /// Connects, with every request (and the handshake) answered by `deadline`.
+    pub fn connect(socket: &Path, deadline: Instant) -> Result<Session> {
+        let unavailable = |reason: String| Error::Unavailable {
+            step: Step::Connect,
+            socket: socket.display().to_string(),
+            reason,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(unavailable("no time left (timeoutMs)".into()));
+        }
+        let mut client = Client::connect(socket, "userspace-cni", left)
+            .map_err(|e| unavailable(e.to_string()))?;
+        client.set_deadline(Some(deadline));
         Ok(Session { client })
     }
 
@@ -190,6 +198,7 @@ impl Session {
             .map(|d| MemifInfo {
                 sw_if_index: d.sw_if_index,
                 socket_id: d.socket_id,
+                mac: d.hw_addr,
             })
             .collect())
     }
@@ -297,6 +306,21 @@ impl Session {
             &SwInterfaceSetFlags { sw_if_index, flags },
         )?;
         check(Step::InterfaceUp, "sw_interface_set_flags", reply.retval)
+    }
+
+    /// The interface's MAC address, when it exists.
+    pub fn interface_mac(&mut self, sw_if_index: u32) -> Result<Option<MacAddress>> {
+        let found = self.dump(
+            Step::Check,
+            &SwInterfaceDump {
+                sw_if_index,
+                ..Default::default()
+            },
+        )?;
+        Ok(found
+            .into_iter()
+            .find(|d| d.sw_if_index == sw_if_index)
+            .map(|d| d.l2_address))
     }
 
     /// Whether the interface exists and is admin-up.

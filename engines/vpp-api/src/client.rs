@@ -53,6 +53,8 @@ pub struct Client {
     client_index: u32,
     next_context: u32,
     timeout: Duration,
+    /// When set, no call waits past it (the caller's whole operation is bounded).
+    deadline: Option<Instant>,
 }
 
 impl Client {
@@ -71,6 +73,7 @@ impl Client {
             client_index: 0,
             next_context: 0,
             timeout,
+            deadline: None,
         };
         let context = client.context();
         let hello = SockclntCreate {
@@ -95,6 +98,17 @@ impl Client {
         Ok(client)
     }
 
+    /// Bounds every later call by `deadline` as well as by the per-call timeout.
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
+    /// When the call starting now must be answered.
+    fn call_deadline(&self) -> Instant {
+        let own = Instant::now() + self.timeout;
+        self.deadline.map_or(own, |d| d.min(own))
+    }
+
     /// Whether the server offers `M` with exactly this crate's definition.
     pub fn has<M: Message>(&self) -> bool {
         self.table.id_of::<M>().is_some()
@@ -112,7 +126,7 @@ impl Client {
 
     /// Sends `msg` and waits for its reply.
     pub fn request<M: Request>(&mut self, msg: &M) -> Result<M::Reply, Error> {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = self.call_deadline();
         let context = self.send(msg)?;
         let reply_id = self.id_of::<M::Reply>()?;
         Ok(self.receive(reply_id, context, deadline)?.1)
@@ -121,7 +135,7 @@ impl Client {
     /// Sends a dump, then a control_ping with the same context, and collects the details
     /// that arrive before the ping's reply.
     pub fn dump<M: Dump>(&mut self, msg: &M) -> Result<Vec<M::Details>, Error> {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = self.call_deadline();
         let context = self.send(msg)?;
         self.send_with_context(&ControlPing {}, context)?;
         let details_id = self.id_of::<M::Details>()?;

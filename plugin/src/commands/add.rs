@@ -38,8 +38,13 @@ pub fn add(ctx: &Context) -> Result<Value> {
         }
     };
     let ipam = ipam_for(&ctx.conf, &ctx.env.path, None)?;
-    let engine = engine_for(&plan.host_engine, plan.timeout)?;
+    // Fails early when the engine is not built in; the one that works is made below.
+    engine_for(&plan.host_engine, plan.timeout)?;
     let (store, _lock) = open_locked(&plan.data_dir, plan.timeout)?;
+    // The IPAM plugin's calls are bounded too: ADD's by the forward part, the undo's by
+    // the whole.
+    let ipam = ipam_bounded(ipam, Duration::ZERO);
+    let ipam_forward = ipam_bounded(ipam.clone(), undo_reserve(plan.timeout));
 
     let earlier = match store.load(&who) {
         Err(crate::store::StoreError::Corrupt { path, reason }) => {
@@ -81,12 +86,18 @@ pub fn add(ctx: &Context) -> Result<Value> {
         .run(&store)?;
     }
 
+    refuse_collisions(&store, &plan)?;
+    // What is left of `timeoutMs` but the undo's part.
+    let engine = engine_leaving(&plan.host_engine, plan.timeout, undo_reserve(plan.timeout))?;
+
     let mut rec = AttachmentRecord {
         container_id: who.container_id.clone(),
         if_name: who.if_name.clone(),
         network: ctx.conf.name.clone(),
         state: State::Adding,
         netconf: stdin_value(&ctx.stdin),
+        // Decoded by serde_json, so valid UTF-8.
+        netconf_text: String::from_utf8(ctx.stdin.clone()).ok(),
         shared_dir: plan.shared_dir.clone(),
         created_dir: fs::first_missing(&plan.shared_dir),
         host: None,
@@ -111,7 +122,7 @@ pub fn add(ctx: &Context) -> Result<Value> {
         &plan,
         gid,
         &prev,
-        ipam.as_ref(),
+        ipam_forward.as_ref(),
         &*engine,
         &store,
         &mut rec,
@@ -195,6 +206,15 @@ fn build(
         };
         (host, Ok(allocation))
     };
+    // An IPAM plugin that answered ADD with an error refused this config: it holds
+    // nothing for it, and its DEL of the same config would only be refused again.
+    if let Ok(Err(Error::Ipam {
+        source: crate::ipam::IpamError::Plugin { .. },
+        ..
+    })) = &allocation
+    {
+        rec.ipam_allocated = false;
+    }
     let pending = host.map_err(|e| {
         // The vswitch went away mid-ADD: the engine could not undo what it did on that
         // connection, so the teardown must look (DEL finds leftovers by discovery).
@@ -330,6 +350,46 @@ fn publish(
     }
     if let Some(f) = device_info {
         kube_side::write_device_info(plan, f)?;
+    }
+    Ok(())
+}
+
+/// Refuses an attachment whose socket or configuration data would be another's (two
+/// container ids sharing their first 12 characters, a fixed socket file name), before
+/// anything is touched: undoing it, or DEL, would otherwise remove the other's. (The
+/// engines refuse what is another's on the vswitch, whichever data directory it is in.)
+fn refuse_collisions(store: &Store, plan: &Plan) -> Result<()> {
+    let who = &plan.attachment;
+    let taken = |what: &str, path: &Path, other: &Attachment| {
+        Error::Invalid(Invalid(format!(
+            "ERROR: {what} {} is already used by attachment {}/{}; nothing was changed",
+            path.display(),
+            other.container_id,
+            other.if_name
+        )))
+    };
+    let cd = &plan.config_data_path;
+    if let Ok(Some(d)) = ContainerConfigData::read(cd) {
+        if d.container_id != who.container_id || d.if_name != who.if_name {
+            let other = Attachment {
+                container_id: d.container_id,
+                if_name: d.if_name,
+            };
+            return Err(taken("configuration data", cd, &other));
+        }
+    }
+    let prefix = crate::cni::env::short_id(&who.container_id);
+    for rec in store.others_with_prefix(who, prefix)? {
+        let Some((_, theirs)) = plan_of_record(&rec) else {
+            continue;
+        };
+        let other = rec.attachment();
+        if theirs.socket_path() == plan.socket_path() {
+            return Err(taken("socket", &plan.socket_path(), &other));
+        }
+        if theirs.config_data_path == *cd {
+            return Err(taken("configuration data", cd, &other));
+        }
     }
     Ok(())
 }

@@ -10,12 +10,12 @@ mod status;
 
 pub use add::add;
 pub use check::check;
-pub use del::del;
+pub use del::{del, del_unreadable};
 pub use gc::gc;
 pub use status::status;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use engines::{Attachment, Engine};
 use serde_json::Value;
@@ -45,9 +45,31 @@ impl Context {
     }
 }
 
-/// The engine for the plan's host side.
+thread_local! {
+    /// When the command running on this thread must be over: `timeoutMs` after it took
+    /// the lock. Every engine it makes, undo included, gets only what is left.
+    static ENDS: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// The part of `timeoutMs` a failed ADD keeps for undoing itself: its requests are few
+/// and quick, but a loaded host slows them as much as the forward path's.
+fn undo_reserve(timeout: Duration) -> Duration {
+    timeout / 2
+}
+
+/// The engine for the plan's host side, bounded by what is left of the operation.
 fn engine_for(name: &str, timeout: Duration) -> Result<Box<dyn Engine>> {
-    engines::by_name(name, timeout).map_err(|_| {
+    engine_leaving(name, timeout, Duration::ZERO)
+}
+
+/// [`engine_for`], ending `reserve` before the operation does.
+fn engine_leaving(name: &str, timeout: Duration, reserve: Duration) -> Result<Box<dyn Engine>> {
+    let left = ENDS
+        .get()
+        .map_or(timeout, |end| end.saturating_duration_since(Instant::now()))
+        .min(timeout)
+        .saturating_sub(reserve);
+    engines::by_name(name, left).map_err(|_| {
         Error::Invalid(Invalid(format!(
             "ERROR: Host Engine {name} is not built into this plugin (built with: {})",
             engines::compiled_engines().join(", ")
@@ -79,27 +101,46 @@ fn ipam_for(conf: &NetConf, path: &[PathBuf], who: Option<&Attachment>) -> Resul
         return Ok(None);
     };
     let ipam = Ipam::find(name, path).map_err(Error::ipam("IPAM"))?;
-    Ok(Some(match who {
+    let ipam = match who {
         Some(w) => ipam.for_attachment(w),
         None => ipam,
-    }))
+    };
+    Ok(ipam_bounded(Some(ipam), Duration::ZERO))
 }
 
-/// How long to wait for another plugin instance to finish.
+/// Bounds an IPAM plugin's calls by what is left of the operation, less `reserve` (no
+/// bound before the operation's clock has started).
+fn ipam_bounded(ipam: Option<Ipam>, reserve: Duration) -> Option<Ipam> {
+    match ENDS.get() {
+        Some(end) => ipam.map(|i| i.until(end.checked_sub(reserve).unwrap_or(end))),
+        None => ipam,
+    }
+}
+
+/// Stops the clock of a command that ran before on this thread (tests run many).
+pub(crate) fn reset_clock() {
+    ENDS.set(None);
+}
+
+/// How long to wait for other plugin instances to finish: each holds the lock for at
+/// most its own `timeoutMs` (its whole operation, undo included), so this lets up to four
+/// of the same netconf go first.
 fn lock_wait(plan_timeout: Duration) -> Duration {
     plan_timeout * 4
 }
 
+/// Takes the lock, and starts the operation's clock: from here `timeout` bounds all the
+/// vswitch work of the command.
 fn open_locked(data_dir: &std::path::Path, timeout: Duration) -> Result<(Store, Lock)> {
     let store = Store::open(data_dir)?;
     let lock = store.lock(lock_wait(timeout))?;
+    ENDS.set(Some(Instant::now() + timeout));
     Ok((store, lock))
 }
 
 /// The plan an existing record was made with (its own netconf), else `None`.
 fn plan_of_record(rec: &AttachmentRecord) -> Option<(NetConf, Plan)> {
-    let bytes = serde_json::to_vec(&rec.netconf).ok()?;
-    let conf = NetConf::parse(&bytes).ok()?;
+    let conf = NetConf::parse(&record_netconf(rec)).ok()?;
     let plan = kube_side::plan(&conf, &rec.attachment(), rec.kube.as_ref()).ok()?;
     Some((conf, plan))
 }
@@ -193,8 +234,21 @@ impl Teardown<'_> {
 
     fn release_pod_side(&self) -> Result<()> {
         if let Some(ipam) = self.ipam_to_release() {
-            ipam.del(self.netconf, self.version)
-                .map_err(Error::ipam("IPAM release"))?;
+            match ipam.del(self.netconf, self.version) {
+                // The IPAM plugin refuses this config (e.g. an invalid subnet): unless an
+                // ADD with it completed, nothing can have been allocated under it.
+                Err(crate::ipam::IpamError::Plugin { name, error })
+                    if self
+                        .record
+                        .is_none_or(|r| r.state != crate::store::State::Ready) =>
+                {
+                    tracing::warn!(
+                        "IPAM plugin {name} refuses the release ({}); no ADD with this config completed, so nothing is allocated",
+                        error.msg
+                    );
+                }
+                other => other.map_err(Error::ipam("IPAM release"))?,
+            }
         }
         if let Some(r) = self
             .record
@@ -211,14 +265,36 @@ impl Teardown<'_> {
                 self.plan.timeout,
             )?;
         }
-        let cd = &self.plan.config_data_path;
-        fs::remove_file(cd).map_err(Error::io("configuration data delete", cd))
+        remove_config_data(self.plan)
     }
 }
 
-/// The raw netconf of a record as bytes.
+/// Removes the attachment's configuration data, unless it names another attachment
+/// (then it is that one's: the paths of two attachments can collide).
+fn remove_config_data(plan: &Plan) -> Result<()> {
+    let who = &plan.attachment;
+    let cd = &plan.config_data_path;
+    if let Ok(Some(d)) = crate::store::config_data::ContainerConfigData::read(cd) {
+        if d.container_id != who.container_id || d.if_name != who.if_name {
+            tracing::info!("{}: another attachment's; kept", cd.display());
+            return Ok(());
+        }
+    }
+    fs::remove_file(cd).map_err(Error::io("configuration data delete", cd))?;
+    // A write of it killed midway leaves a temporary file (which keeps the directory).
+    if let (Some(dir), Some(name)) = (cd.parent(), cd.file_name().and_then(|n| n.to_str())) {
+        fs::remove_stale_temps(dir, Some(name))
+            .map_err(Error::io("configuration data delete", cd))?;
+    }
+    Ok(())
+}
+
+/// The netconf of a record as ADD received it (records of earlier versions: as decoded).
 fn record_netconf(rec: &AttachmentRecord) -> Vec<u8> {
-    serde_json::to_vec(&rec.netconf).unwrap_or_default()
+    match &rec.netconf_text {
+        Some(text) => text.as_bytes().to_vec(),
+        None => serde_json::to_vec(&rec.netconf).unwrap_or_default(),
+    }
 }
 
 /// A netconf's version, or the latest when it names none this plugin knows.

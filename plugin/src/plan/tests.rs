@@ -210,7 +210,8 @@ proptest! {
         prop_assert_eq!(a.config_data_path.parent(), Some(a.shared_dir.as_path()));
         prop_assert!(a.shared_dir.ends_with(crate::cni::env::short_id(&id)));
         let id12 = crate::cni::env::short_id(&id);
-        let want = if vhost { format!("{id12}-{ifname}") } else { format!("memif-{id12}-{ifname}.sock") };
+        let sep = if id12.len() < 12 { "@" } else { "-" };
+        let want = if vhost { format!("{id12}{sep}{ifname}") } else { format!("memif-{id12}-{ifname}.sock") };
         prop_assert_eq!(&a.socket_file, &want);
     }
 }
@@ -235,4 +236,35 @@ fn ovs_dpdk_without_net_type_is_a_bridge_port(#[case] bridge: Value, #[case] nam
         })
     );
     assert_eq!(p.container.net_type, "interface");
+}
+
+/// Interface names outside ASCII reach the vswitch encoded (`%XX`, `%` itself too, so two
+/// names never meet); a socket file name or shared directory outside ASCII is refused.
+#[rstest]
+#[case::memif(false, "n\u{e9}t", "memif-0123456789ab-n%C3%A9t.sock")]
+#[case::vhost(true, "n\u{e9}t", "0123456789ab-n%C3%A9t")]
+#[case::percent(false, "n%C3", "memif-0123456789ab-n%25C3.sock")]
+#[case::ascii(false, "net1", "memif-0123456789ab-net1.sock")]
+fn names_reaching_the_vswitch_are_ascii(
+    #[case] vhost: bool,
+    #[case] ifname: &str,
+    #[case] want: &str,
+) {
+    let patch = if vhost {
+        json!({"host": {"iftype": "vhostuser", "memif": null}, "container": {"iftype": null, "memif": null}})
+    } else {
+        json!({})
+    };
+    let plan = Plan::new(&conf_with(patch), &who("0123456789abcdef", ifname)).unwrap();
+    assert_eq!(plan.socket_file, want);
+    assert!(plan.socket_path().as_os_str().is_ascii());
+}
+
+#[rstest]
+#[case::socket_file(json!({"host": {"memif": {"socketfile": "\u{e9}.sock"}}}))]
+#[case::shared_dir(json!({"sharedDir": "/run/\u{e9}"}))]
+fn non_ascii_socket_paths_are_refused(#[case] patch: Value) {
+    let err = Plan::new(&conf_with(patch), &who("0123456789abcdef", "net1"))
+        .expect_err("must be refused");
+    assert!(err.0.contains("is not ASCII"), "{}", err.0);
 }

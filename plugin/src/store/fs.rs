@@ -63,11 +63,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, gid: Option<u32>) -> i
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let tmp = dir.join(temp_name(&name.to_string_lossy(), std::process::id()));
     let result = (|| {
         let mut f = match create_new(&tmp, mode) {
             // Left by a process of the same pid that died mid-write.
@@ -87,6 +83,50 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, gid: Option<u32>) -> i
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// The temporary name [`write_atomic`] writes `name` under, in the same directory.
+fn temp_name(name: &str, pid: u32) -> String {
+    format!(".{name}.tmp.{pid}")
+}
+
+/// Removes the temporary files of [`write_atomic`] in `dir` (of file `name`, or of any
+/// file) that a process killed mid-write left behind: those whose process is gone. A live
+/// writer's is kept. Returns how many were removed.
+pub fn remove_stale_temps(dir: &Path, name: Option<&str>) -> io::Result<usize> {
+    use nix::errno::Errno;
+    use nix::sys::signal::kill;
+    use nix::unistd::Pid;
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        // No directory there (or a file in the way): no temporary file either.
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) =>
+        {
+            return Ok(0)
+        }
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let file = entry.file_name();
+        let Some(file) = file.to_str() else { continue };
+        let Some((stem, pid)) = file.strip_prefix('.').and_then(|f| f.rsplit_once(".tmp.")) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<i32>() else {
+            continue;
+        };
+        if name.is_some_and(|n| n != stem) || pid <= 0 {
+            continue;
+        }
+        if kill(Pid::from_raw(pid), None) == Err(Errno::ESRCH) {
+            remove_file(&entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Writes `bytes` to `path` when no file is there (`Ok(false)` when one is), in place:
@@ -268,6 +308,31 @@ mod tests {
         assert_eq!(fs::read(&victim).unwrap(), b"keep");
         // f.json, victim, g.json: no temporary file is left behind.
         assert_eq!(entries(t.path()), 3);
+    }
+
+    /// A temporary file whose writer is gone is removed; a live writer's (this process)
+    /// and other files are kept.
+    #[test]
+    fn stale_temporary_files_are_swept() {
+        let t = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = t.path().join(temp_name("a.json", dead));
+        let other_stale = t.path().join(temp_name("b.json", dead));
+        let live = t.path().join(temp_name("a.json", std::process::id()));
+        let plain = t.path().join("a.json");
+        for f in [&stale, &other_stale, &live, &plain] {
+            fs::write(f, b"x").unwrap();
+        }
+        assert_eq!(remove_stale_temps(t.path(), Some("a.json")).unwrap(), 1);
+        assert!(!stale.exists() && other_stale.exists() && live.exists() && plain.exists());
+        assert_eq!(remove_stale_temps(t.path(), None).unwrap(), 1);
+        assert!(!other_stale.exists() && live.exists() && plain.exists());
+        assert_eq!(
+            remove_stale_temps(&t.path().join("missing"), None).unwrap(),
+            0
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ fn record(cid: &str, ifname: &str, marker: u32) -> AttachmentRecord {
         network: "memif-network".into(),
         state: State::Ready,
         netconf: serde_json::json!({"marker": marker}),
+        netconf_text: None,
         shared_dir: PathBuf::from("/run/x").join(cid),
         created_dir: Some(PathBuf::from("/run/x").join(cid)),
         host: None,
@@ -43,7 +44,7 @@ fn create_and_save_write_exactly_what_is_asked() {
     let s = Store::open(t.path()).unwrap();
     let r = record("c1", "net1", 1);
     s.create(&r).unwrap();
-    let path = t.path().join("c1-net1.json");
+    let path = t.path().join("c1@net1.json");
     assert_eq!(
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
         0o600
@@ -54,7 +55,7 @@ fn create_and_save_write_exactly_what_is_asked() {
     assert_eq!(s.load(&again.attachment()).unwrap(), Some(again));
     let stale = t
         .path()
-        .join(format!(".c1-net1.json.tmp.{}", std::process::id()));
+        .join(format!(".c1@net1.json.tmp.{}", std::process::id()));
     std::fs::write(&stale, b"half").unwrap();
     let last = record("c1", "net1", 3);
     s.save(&last).unwrap();
@@ -68,13 +69,56 @@ fn a_record_under_another_name_is_refused() {
     let s = Store::open(t.path()).unwrap();
     let r = record("c1", "net1", 1);
     s.save(&r).unwrap();
-    std::fs::rename(t.path().join("c1-net1.json"), t.path().join("c2-net1.json")).unwrap();
+    std::fs::rename(t.path().join("c1@net1.json"), t.path().join("c2@net1.json")).unwrap();
     let other = Attachment {
         container_id: "c2".into(),
         if_name: "net1".into(),
     };
     assert!(matches!(s.load(&other), Err(StoreError::Corrupt { .. })));
     assert!(s.list().unwrap().is_empty());
+}
+
+/// (`a-b`, `c`) and (`a`, `b-c`) had one record file in earlier versions: now each has its
+/// own, and neither reads, lists or removes the other's.
+#[test]
+fn ids_and_ifnames_that_join_alike_have_their_own_records() {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path()).unwrap();
+    let x = record("a-b", "c", 1);
+    let y = record("a", "b-c", 2);
+    s.create(&x).unwrap();
+    s.create(&y).unwrap();
+    assert_eq!(s.load(&x.attachment()).unwrap(), Some(x.clone()));
+    assert_eq!(s.load(&y.attachment()).unwrap(), Some(y.clone()));
+    assert_eq!(s.list().unwrap(), vec![y.clone(), x.clone()]);
+    s.remove(&y.attachment()).unwrap();
+    assert_eq!(s.list().unwrap(), vec![x]);
+}
+
+/// A record written under the old scheme (`<id>-<ifname>.json`) is read as its
+/// attachment's, never as the other attachment's of the same old name; saving moves it to
+/// the new name, removing removes it.
+#[test]
+fn old_scheme_records_are_read() {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path()).unwrap();
+    let x = record("a-b", "c", 1);
+    let old = t.path().join("a-b-c.json");
+    std::fs::write(&old, serde_json::to_vec(&x).unwrap()).unwrap();
+    assert_eq!(s.load(&x.attachment()).unwrap(), Some(x.clone()));
+    let y = record("a", "b-c", 2);
+    assert_eq!(s.load(&y.attachment()).unwrap(), None);
+    assert_eq!(s.list().unwrap(), vec![x.clone()]);
+    // The other attachment's remove leaves it.
+    s.remove(&y.attachment()).unwrap();
+    assert!(old.exists());
+    s.save(&x).unwrap();
+    assert!(!old.exists());
+    assert_eq!(s.list().unwrap(), vec![x.clone()]);
+    std::fs::write(&old, serde_json::to_vec(&x).unwrap()).unwrap();
+    s.remove(&x.attachment()).unwrap();
+    assert!(s.list().unwrap().is_empty());
+    assert!(!old.exists());
 }
 
 #[rstest::rstest]
@@ -85,7 +129,7 @@ fn a_torn_record_is_discarded_not_fatal(#[case] bytes: &[u8]) {
     let t = tempfile::tempdir().unwrap();
     let s = Store::open(t.path()).unwrap();
     let r = record("c1", "net1", 1);
-    std::fs::write(t.path().join("c1-net1.json"), bytes).unwrap();
+    std::fs::write(t.path().join("c1@net1.json"), bytes).unwrap();
     assert!(matches!(
         s.load(&r.attachment()),
         Err(StoreError::Corrupt { .. })
@@ -165,4 +209,30 @@ proptest! {
             .collect();
         prop_assert!(left.is_empty(), "left behind: {:?}", left);
     }
+}
+
+/// Unreadable records, with the attachments their names may stand for (one for a current
+/// name, every valid split of an old-scheme one) and their network when the text has it.
+#[test]
+fn unreadable_records_are_listed_with_what_they_stand_for() {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path()).unwrap();
+    s.save(&record("good", "net1", 1)).unwrap();
+    std::fs::write(t.path().join("c1@net1.json"), b"").unwrap();
+    std::fs::write(
+        t.path().join("a-b-c.json"),
+        b"{\n  \"containerId\": \"a-b\",\n  \"ifName\": \"c\",\n  \"network\": \"n1\",\n  \"st",
+    )
+    .unwrap();
+    let who = |id: &str, ifname: &str| Attachment {
+        container_id: id.into(),
+        if_name: ifname.into(),
+    };
+    let mut found = s.unreadable().unwrap();
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[0].candidates, vec![who("a", "b-c"), who("a-b", "c")]);
+    assert_eq!(found[0].network.as_deref(), Some("n1"));
+    assert_eq!(found[1].candidates, vec![who("c1", "net1")]);
+    assert_eq!(found[1].network, None);
 }
