@@ -392,7 +392,12 @@ fn gc_removes_what_a_torn_record_stands_for(#[case] keep: usize) {
     let c = "cccccccccccccccc";
     assert!(bed.run("ADD", A, "net1", &bed.conf).success);
     assert!(bed.run("ADD", c, "net1", &bed.conf).success);
-    let record = bed.dirs.data.join(format!("{A}@net1.json"));
+    // (Found by listing: earlier versions named it `<id>-<ifname>.json`.)
+    let record = std::fs::read_dir(&bed.dirs.data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(A) && p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
     let bytes = std::fs::read(&record).unwrap();
     std::fs::write(&record, &bytes[..keep.min(bytes.len())]).unwrap();
     let gc = gc_conf(&bed.conf, json!([{"containerID": c, "ifname": "net1"}]));
