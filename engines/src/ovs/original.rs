@@ -24,7 +24,7 @@ pub(super) fn del(
     if !s.port_in_bridge(&b.name, port)? {
         return Ok(false);
     }
-    s.del_port(port)?;
+    s.del_port(port, None)?;
     remove_socket_file(socket);
     Ok(true)
 }
