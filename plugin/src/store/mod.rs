@@ -322,7 +322,8 @@ impl Store {
             let name = entry.file_name();
             let Some(stem) = name
                 .to_str()
-                .filter(|n| !n.starts_with('.'))
+                // The original's records are its own kind (see `legacy`), not torn ones.
+                .filter(|n| !n.starts_with('.') && !legacy::is_original_name(n))
                 .and_then(|n| n.strip_suffix(RECORD_SUFFIX))
             else {
                 continue;
