@@ -174,3 +174,5 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+pub mod bed;
