@@ -63,6 +63,8 @@ pub struct Api {
     pub faults: Faults,
     /// `gitVersion` served by `/version`.
     pub version: &'static str,
+    /// The CA certificate (PEM), published in each namespace's `kube-root-ca.crt`.
+    pub ca_pem: String,
 }
 
 /// The Kubernetes version whose behaviour the server follows.
@@ -75,6 +77,7 @@ impl Api {
             tokens,
             faults,
             version: VERSION,
+            ca_pem: String::new(),
         }
     }
 
@@ -91,6 +94,29 @@ impl Api {
                 };
                 let _ = verbs::create(self, &t, &body, false);
             }
+        }
+    }
+
+    /// What a cluster's controllers put in every new namespace: the `default`
+    /// ServiceAccount and the `kube-root-ca.crt` ConfigMap.
+    pub fn populate_namespace(&self, ns: &str) {
+        let objects = [
+            ("serviceaccounts", json!({"metadata": {"name": "default"}})),
+            (
+                "configmaps",
+                json!({"metadata": {"name": "kube-root-ca.crt",
+                                    "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                       "data": {"ca.crt": self.ca_pem}}),
+            ),
+        ];
+        for (plural, body) in objects {
+            let t = Target {
+                res: crate::resources::Resource::find("", "v1", plural).expect("served"),
+                namespace: Some(ns.to_string()),
+                name: None,
+                subresource: None,
+            };
+            let _ = verbs::create(self, &t, &body, false);
         }
     }
 

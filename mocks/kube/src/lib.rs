@@ -142,11 +142,9 @@ pub async fn start(opts: Options) -> Result<Running, String> {
     }
     let certs = tls::certs(ca_key.as_deref(), &sans)?;
     store.set_extra(json!({"tokens": tokens, "caKey": certs.ca_key_pem}));
-    let api = Arc::new(Api::new(
-        store,
-        tokens,
-        faults::Faults::new(opts.faults.clone()),
-    ));
+    let mut api = Api::new(store, tokens, faults::Faults::new(opts.faults.clone()));
+    api.ca_pem = certs.ca_pem.clone();
+    let api = Arc::new(api);
     api.bootstrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(certs.config.clone());
     let mut tasks = vec![tokio::spawn(server::accept_loop(
