@@ -368,3 +368,36 @@ fn watches_replay_from_a_resource_version() {
     ));
     assert_eq!((r.code, r.body.len()), (200, 0));
 }
+
+#[test]
+fn selector_watches_see_objects_enter_and_leave() {
+    let (_s, c) = server();
+    let from = c.post(PODS, &pod("s1")).json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for app in ["db", "web"] {
+        c.patch(
+            &format!("{PODS}/s1"),
+            "application/merge-patch+json",
+            &json!({"metadata": {"labels": {"app": app}}}),
+        );
+    }
+    let r = c.get(&format!(
+        "{PODS}?watch=true&labelSelector=app%3Dweb&resourceVersion={from}&timeoutSeconds=1"
+    ));
+    let events: Vec<Value> = String::from_utf8(r.body)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["DELETED", "ADDED"]);
+    // Leaving the selection, the object as it was (at the new resourceVersion).
+    assert_eq!(events[0]["object"]["metadata"]["labels"]["app"], "web");
+    assert_eq!(events[1]["object"]["metadata"]["labels"]["app"], "web");
+    assert_ne!(
+        events[0]["object"]["metadata"]["resourceVersion"],
+        json!(from)
+    );
+}
