@@ -68,7 +68,7 @@ pub struct Api {
 }
 
 /// The Kubernetes version whose behaviour the server follows.
-pub const VERSION: &str = "v1.34.1";
+pub const VERSION: &str = "v1.33.5";
 
 impl Api {
     pub fn new(store: Store, tokens: Tokens, faults: Faults) -> Api {
@@ -139,6 +139,9 @@ impl Api {
             return Err(ApiError::unauthorized());
         }
         let q = query(&req.query);
+        if route == Route::NotFound {
+            return Err(ApiError::path_not_found());
+        }
         if !matches!(req.method.as_str(), "GET" | "HEAD") && !matches!(route, Route::Resource(_)) {
             return Err(ApiError::new(
                 405,
@@ -177,6 +180,22 @@ impl Api {
         t: &Target,
         user: &str,
     ) -> Result<Reply, ApiError> {
+        if t.res.is_review() {
+            if req.method != "POST" || t.name.is_some() {
+                return Err(ApiError::method_not_allowed(
+                    &req.method.to_lowercase(),
+                    t.res,
+                ));
+            }
+            let ct = req.content_type.as_deref().unwrap_or("");
+            let body = if ct.starts_with(crate::protobuf::MEDIA_TYPE) {
+                crate::protobuf::decode_review(&req.body)
+                    .ok_or_else(|| ApiError::bad_request("cannot decode the protobuf body"))?
+            } else {
+                json_body(req)?
+            };
+            return crate::review::answer(t.res, &body, user).map(|b| Reply::ok(201, b));
+        }
         let watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
         let verb = match (req.method.as_str(), t.name.is_some()) {
             ("GET" | "HEAD", true) if watch => "watch",

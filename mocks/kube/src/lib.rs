@@ -18,6 +18,7 @@
 //!   validation and update rules; [`selector`]: label and field selectors.
 //! - [`discovery`], [`openapi`], [`table`]: what kubectl asks for besides objects.
 //! - [`tls`], [`kubeconfig`], [`server`]: certificates, client configuration, transport.
+//! - [`review`]: `kubectl auth can-i` and `whoami`.
 //! - [`faults`]: misbehaviour on request, for testing clients.
 //!
 //! Not simulated: scheduling, kubelet (pods stay `Pending` unless a client writes their
@@ -34,8 +35,10 @@ pub mod kubeconfig;
 pub mod meta;
 pub mod openapi;
 pub mod patch;
+pub mod protobuf;
 pub mod request;
 pub mod resources;
+pub mod review;
 pub mod selector;
 pub mod server;
 pub mod status;

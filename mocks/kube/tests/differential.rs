@@ -1,4 +1,4 @@
-//! Differential checks against what a real API server (v1.34) prints through the same
+//! Differential checks against what a real API server (v1.33) prints through the same
 //! kubectl session: the full field layout of `kubectl get pod -o json` for a pod applied
 //! from a manifest (tests/data/pod-expected.json: defaults of the Pod type, the
 //! ServiceAccount, Priority and DefaultTolerationSeconds admission plugins, the initial

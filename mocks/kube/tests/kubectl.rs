@@ -244,3 +244,35 @@ fn apply_daemonset_rbac_and_network_attachment_definition() {
     assert_eq!(out.lines().count(), 6, "{out}");
     assert!(out.lines().all(|l| l.ends_with(" deleted")), "{out}");
 }
+
+#[test]
+fn auth_can_i_and_whoami_follow_the_role_table() {
+    let bed = Bed::start(&[]);
+    let can = |args: &[&str]| {
+        let o = bed.kubectl(args);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(can(&["auth", "can-i", "delete", "daemonsets"]), "yes");
+    assert_eq!(
+        can(&[
+            "--context",
+            "plugin",
+            "auth",
+            "can-i",
+            "patch",
+            "pods",
+            "--subresource=status"
+        ]),
+        "yes"
+    );
+    assert_eq!(
+        can(&["--context", "plugin", "auth", "can-i", "list", "pods"]),
+        "no"
+    );
+    assert_eq!(
+        can(&["--context", "multus", "auth", "can-i", "patch", "pods"]),
+        "no"
+    );
+    let who = bed.ok(&["--context", "multus", "auth", "whoami"]);
+    assert!(who.contains("multus"), "{who}");
+}
