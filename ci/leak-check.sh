@@ -52,7 +52,7 @@ while read -r t; do
     fi
     left+=("$t")
 done < <(things)
-for p in mock-vpp mock-ovsdb dpdk-testpmd ovsdb-server ovs-vswitchd; do
+for p in mock-vpp mock-ovsdb mock-kube dpdk-testpmd ovsdb-server ovs-vswitchd; do
     for pid in $(pgrep -x "$p" 2>/dev/null); do
         ours "$pid" || continue
         # An OVS not started by ci/start-ovs.sh (a system OVS) is not the tests'.
