@@ -169,10 +169,7 @@ pub fn mock_vpp_alive(pid: u32, api: &Path) -> bool {
         })
         .unwrap_or(true);
     let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-    !zombie
-        && args
-            .iter()
-            .any(|a| *a == api.as_os_str().as_encoded_bytes())
+    !zombie && args.contains(&api.as_os_str().as_encoded_bytes())
 }
 
 /// Starts the host mock-vpp in its own process group, outliving the harness: API and
@@ -182,6 +179,7 @@ pub fn start_host_vpp(state: &StateDir) -> Result<u32> {
     let dirs = state.dirs();
     let cli = state.cli_socket();
     let bin = bins::binary("mock-vpp", "mock-vpp")?;
+    std::fs::create_dir_all(&state.dir)?;
     let log = File::create(state.dir.join("mock-vpp.log"))?;
     let mut child = Command::new(&bin)
         .arg("--api-socket")
@@ -502,4 +500,76 @@ pub fn status_text() -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::scenarios_dir;
+
+    fn state(dir: &StateDir, pid: Option<u32>) -> State {
+        State {
+            scenario: "x".into(),
+            backend: "none".into(),
+            run_id: "000000".into(),
+            phase: "starting".into(),
+            api_socket: dir.dirs().api_socket,
+            cli_socket: dir.cli_socket(),
+            mock_vpp_pid: pid,
+            plugin: PathBuf::from("/nonexistent"),
+            cni_path: String::new(),
+            pods: Vec::new(),
+            ips: BTreeMap::new(),
+        }
+    }
+
+    /// An `up` killed right after starting the host mock-vpp, before it journaled the
+    /// pid: `down` still finds and stops it, and removes the state.
+    #[test]
+    fn down_cleans_up_after_a_crashed_up() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = StateDir {
+            dir: root.path().join("x"),
+        };
+        let pid = start_host_vpp(&dir).unwrap();
+        let api = dir.dirs().api_socket;
+        assert!(mock_vpp_alive(pid, &api));
+        dir.save(&state(&dir, None)).unwrap();
+        let report = down(&dir).unwrap().expect("something was up");
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert!(!mock_vpp_alive(pid, &api));
+        assert!(!dir.dir.exists());
+        assert!(down(&dir).unwrap().is_none());
+    }
+
+    #[test]
+    fn state_round_trips() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = StateDir {
+            dir: root.path().join("x"),
+        };
+        assert!(dir.load().unwrap().is_none());
+        let mut s = state(&dir, Some(7));
+        s.ips.insert("vppDemo_1".into(), "192.168.210.2".into());
+        dir.save(&s).unwrap();
+        let back = dir.load().unwrap().unwrap();
+        assert_eq!(back.mock_vpp_pid, Some(7));
+        assert_eq!(back.ips, s.ips);
+        let next = next_steps(&back);
+        assert!(next.contains(&format!("VPP_CLI_SOCKET={}", dir.cli_socket().display())));
+    }
+
+    #[test]
+    fn up_says_what_it_cannot_do() {
+        let all = Scenario::all(&scenarios_dir()).unwrap();
+        let ovs = all
+            .values()
+            .find(|s| s.vswitch.kind != VswitchKind::MockVpp)
+            .unwrap();
+        let e = bring_up(ovs, Some("docker")).unwrap_err().to_string();
+        assert!(e.contains("harness run"), "{e}");
+        let vpp = &all["vpp-memif-ping"];
+        let e = bring_up(vpp, Some("netns")).unwrap_err().to_string();
+        assert!(e.contains("Docker containers"), "{e}");
+    }
 }
