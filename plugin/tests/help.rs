@@ -82,6 +82,6 @@ fn cni_version_still_answers_as_cni() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["cniVersion"], "1.0.0");
+    assert_eq!(v["cniVersion"], "1.1.0");
     assert!(v["supportedVersions"].is_array());
 }
