@@ -126,3 +126,24 @@ pub fn cni_path(extra: &[&Path]) -> String {
     dirs.extend(["/usr/lib/cni".into(), "/opt/cni/bin".into()]);
     dirs.join(":")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_build_command_names_each_binary() {
+        let cmd = build_command(&[("mock-vpp", "mock-vpp"), ("mock-vpp", "vppctl")]);
+        assert!(cmd.starts_with("cargo build"), "{cmd}");
+        assert!(
+            cmd.ends_with(" -p mock-vpp --bin mock-vpp -p mock-vpp --bin vppctl"),
+            "{cmd}"
+        );
+        let missing: Error = MissingBinary {
+            path: "/x/vppctl".into(),
+            command: cmd.clone(),
+        }
+        .into();
+        assert!(missing.to_string().contains(&format!("`{cmd}`")));
+    }
+}

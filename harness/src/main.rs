@@ -121,6 +121,9 @@ fn main() {
             Ok(())
         }),
         Command::Images => harness::backend::docker::DockerBackend::connect("images")
+            .map_err(|e| {
+                harness::Error::Check(format!("building the pod image needs a Docker engine: {e}"))
+            })
             .and_then(|d| harness::images::build(&d))
             .map(|()| eprintln!("built {}", harness::images::POD_IMAGE)),
     };
