@@ -6,241 +6,19 @@
 //! before each thing it names is made (the run id labels every container), so `down`
 //! also cleans up after an `up` that crashed or was killed half-way.
 
-use std::collections::BTreeMap;
-use std::fs::File;
-use std::os::unix::io::AsRawFd;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod host;
+mod state;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use host::stop_host_vpp;
+pub use host::{mock_vpp_alive, start_host_vpp};
+pub use state::{all_up, is_root, state_root, PodRecord, State, StateDir};
 
 use crate::backend::docker::DockerBackend;
-use crate::demo::{leftovers, DemoDirs};
+use crate::demo::leftovers;
 use crate::plugin::PluginCall;
 use crate::scenario::{Scenario, VswitchKind};
 use crate::vpp_state::VppState;
 use crate::{bins, Error, Result};
-
-/// Where the state of scenarios that are up lives: `$USRSP_HARNESS_STATE_DIR`, else
-/// `/run/userspace-cni/harness` as root, else a per-user directory under
-/// `$XDG_RUNTIME_DIR` or the temporary directory.
-pub fn state_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("USRSP_HARNESS_STATE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if is_root() {
-        return PathBuf::from("/run/userspace-cni/harness");
-    }
-    let base = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    // SAFETY: getuid has no memory effects.
-    base.join(format!("userspace-cni-harness-{}", unsafe {
-        libc::getuid()
-    }))
-}
-
-/// Whether the harness runs as root (the netns backend needs it).
-pub fn is_root() -> bool {
-    // SAFETY: geteuid has no memory effects.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// One pod as `down` needs it: the DEL to run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PodRecord {
-    pub name: String,
-    pub container_id: String,
-    pub netns: String,
-    pub ifname: String,
-    pub netconf: Value,
-    /// ADD succeeded and no DEL since.
-    pub attached: bool,
-}
-
-/// What is up, journaled as it is made.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct State {
-    pub scenario: String,
-    pub backend: String,
-    /// Labels every container of this `up`.
-    pub run_id: String,
-    /// `starting`, then `up` once every step before the first DEL passed.
-    pub phase: String,
-    pub api_socket: PathBuf,
-    pub cli_socket: PathBuf,
-    pub mock_vpp_pid: Option<u32>,
-    pub plugin: PathBuf,
-    pub cni_path: String,
-    pub pods: Vec<PodRecord>,
-    pub ips: BTreeMap<String, String>,
-}
-
-/// A scenario's state directory: `state.json`, the host mock-vpp's sockets and log, and
-/// the plugin's shared, data and IPAM directories.
-#[derive(Debug, Clone)]
-pub struct StateDir {
-    pub dir: PathBuf,
-}
-
-impl StateDir {
-    pub fn of(scenario: &str) -> StateDir {
-        StateDir {
-            dir: state_root().join(scenario),
-        }
-    }
-
-    pub fn file(&self) -> PathBuf {
-        self.dir.join("state.json")
-    }
-
-    pub fn dirs(&self) -> DemoDirs {
-        DemoDirs::under(&self.dir)
-    }
-
-    pub fn cli_socket(&self) -> PathBuf {
-        self.dir.join("run/vpp/cli.sock")
-    }
-
-    pub fn load(&self) -> Result<Option<State>> {
-        match std::fs::read(self.file()) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| Error::Check(format!("{}: {e}", self.file().display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Written to a temporary file and renamed: a crash leaves the old or the new.
-    pub fn save(&self, state: &State) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let tmp = self.dir.join(".state.json.tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec_pretty(state).expect("state serializes"),
-        )?;
-        std::fs::rename(&tmp, self.file())?;
-        Ok(())
-    }
-
-    /// Holds the scenario's lock (one `up` or `down` at a time) until dropped.
-    pub fn lock(&self) -> Result<File> {
-        let root = self.dir.parent().unwrap_or(Path::new("/"));
-        std::fs::create_dir_all(root)?;
-        let name = self.dir.file_name().unwrap_or_default().to_string_lossy();
-        let file = File::create(root.join(format!(".{name}.lock")))?;
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(std::io::Error::last_os_error().into());
-        }
-        Ok(file)
-    }
-}
-
-/// Every scenario with a state directory, by name.
-pub fn all_up() -> Vec<(StateDir, State)> {
-    let Ok(entries) = std::fs::read_dir(state_root()) else {
-        return Vec::new();
-    };
-    let mut out: Vec<(StateDir, State)> = entries
-        .flatten()
-        .map(|e| StateDir { dir: e.path() })
-        .filter_map(|s| s.load().ok().flatten().map(|st| (s, st)))
-        .collect();
-    out.sort_by(|a, b| a.1.scenario.cmp(&b.1.scenario));
-    out
-}
-
-/// Whether `pid` is a live (not zombie) mock-vpp serving `api`.
-pub fn mock_vpp_alive(pid: u32, api: &Path) -> bool {
-    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-        return false;
-    };
-    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit(')')
-                .next()
-                .map(|r| r.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(true);
-    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-    !zombie && args.contains(&api.as_os_str().as_encoded_bytes())
-}
-
-/// Starts the host mock-vpp in its own process group, outliving the harness: API and
-/// CLI sockets in the state directory, its log beside them. Returns its pid once both
-/// sockets accept connections.
-pub fn start_host_vpp(state: &StateDir) -> Result<u32> {
-    let dirs = state.dirs();
-    let cli = state.cli_socket();
-    let bin = bins::binary("mock-vpp", "mock-vpp")?;
-    std::fs::create_dir_all(&state.dir)?;
-    let log = File::create(state.dir.join("mock-vpp.log"))?;
-    let mut child = Command::new(&bin)
-        .arg("--api-socket")
-        .arg(&dirs.api_socket)
-        .arg("--cli-socket")
-        .arg(&cli)
-        .args(["--log-level", "warn"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .process_group(0)
-        .spawn()
-        .map_err(|e| Error::Spawn("mock-vpp".into(), e))?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !(dirs.api_socket.exists() && cli.exists()) {
-        if let Some(status) = child.try_wait().ok().flatten() {
-            return Err(Error::Exited("mock-vpp".into(), status.to_string()));
-        }
-        if Instant::now() > deadline {
-            return Err(Error::Timeout("mock-vpp to listen".into()));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Ok(child.id())
-}
-
-/// Stops the mock-vpp serving `api` (by `pid`, checked against its command line, and any
-/// other one a crash left unrecorded), waiting until it is gone.
-fn stop_host_vpp(pid: Option<u32>, api: &Path) -> Result<()> {
-    let mut pids: Vec<u32> = pid.into_iter().collect();
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        pids.extend(
-            entries
-                .flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok()),
-        );
-    }
-    pids.sort_unstable();
-    pids.dedup();
-    for pid in pids.into_iter().filter(|&p| mock_vpp_alive(p, api)) {
-        let target = pid as libc::pid_t;
-        // SAFETY: kill(2) on a pid just checked to be the mock-vpp serving `api`.
-        unsafe { libc::kill(target, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            // Reaps it when it is this process's child (a test's); harmless otherwise.
-            // SAFETY: waitpid with a null status pointer writes nothing.
-            unsafe { libc::waitpid(target, std::ptr::null_mut(), libc::WNOHANG) };
-            if !mock_vpp_alive(pid, api) {
-                break;
-            }
-            if Instant::now() > deadline {
-                // SAFETY: as above.
-                unsafe { libc::kill(target, libc::SIGKILL) };
-                return Err(Error::Timeout(format!("mock-vpp {pid} to stop")));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-    Ok(())
-}
 
 /// What `down` did and found.
 #[derive(Debug, Default)]
@@ -504,6 +282,9 @@ pub fn status_text() -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
     use super::*;
     use crate::scenario::scenarios_dir;
 
