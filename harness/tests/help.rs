@@ -38,3 +38,24 @@ fn version_is_the_workspace_version() {
     assert!(ok);
     assert_eq!(text, format!("harness {}\n", env!("CARGO_PKG_VERSION")));
 }
+
+/// Run outside cargo, where it can neither find nor build a binary it needs, the harness
+/// says the exact command, before any step.
+#[test]
+fn a_missing_binary_names_the_command_to_build_it() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "vpp-memif-ping", "--backend", "netns"])
+        .env_remove("CARGO")
+        .env("USERSPACE_BIN_DIR", empty.path())
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("build it with `cargo build -p userspace-cni --bin userspace -p mock-vpp --bin mock-vpp"),
+        "{err}"
+    );
+    assert!(!err.contains("scenario vpp-memif-ping on"), "{err}");
+}
