@@ -2,8 +2,9 @@
 //! there, as the vppDemo tutorial has it — pods named as the scenario names them, the
 //! host mock-vpp serving its API and CLI sockets at a stable path — until `down`.
 //!
-//! Everything `down` needs is journaled in `<state root>/<scenario>/state.json`, written
-//! before each thing it names is made (the run id labels every container), so `down`
+//! What `down` needs is journaled in `<state root>/<scenario>/state.json` as `up` goes:
+//! the run id (labelling every container) before anything is made, each pod before its
+//! ADD; the host mock-vpp is also found by the API socket on its command line. So `down`
 //! also cleans up after an `up` that crashed or was killed half-way.
 
 mod host;
