@@ -51,10 +51,12 @@ enum Command {
     /// Brings a scenario up and leaves it running, as the vppDemo tutorial has it: Docker
     /// containers named as the scenario's pods (vppDemo_1, vppDemo_2), the host mock-vpp
     /// with its API and CLI sockets at a stable path; prints what to try next. Runs the
-    /// scenario's steps up to its first DEL. Needs a Docker engine.
+    /// scenario's steps up to its first DEL. Needs a Docker engine (or root with
+    /// `--backend netns`).
     Up {
         scenario: String,
-        /// docker (the only backend `up` leaves running).
+        /// docker (default: containers named as the pods) or netns (network namespaces;
+        /// the pods' vswitch sockets are files on the host).
         #[arg(long)]
         backend: Option<String>,
     },

@@ -323,6 +323,7 @@ impl Run<'_> {
                 ifname: p.call.if_name.clone(),
                 netconf: p.conf.clone(),
                 attached: p.attached,
+                pod_api_socket: p.pod.host_api_socket(),
             })
             .collect();
         state.ips = self.ips.clone();

@@ -8,9 +8,10 @@
 //! also cleans up after an `up` that crashed or was killed half-way.
 
 mod host;
+mod netns;
 mod state;
 
-use host::stop_host_vpp;
+use host::stop_mock_vpp;
 pub use host::{mock_vpp_alive, start_host_vpp};
 pub use state::{all_up, is_root, state_root, PodRecord, State, StateDir};
 
@@ -87,7 +88,10 @@ pub fn down(state_dir: &StateDir) -> Result<Option<DownReport>> {
             Err(e) => report.problems.push(format!("host VPP: {e}")),
         }
     }
-    if let Err(e) = stop_host_vpp(state.mock_vpp_pid, &state.api_socket) {
+    if state.backend == "netns" {
+        report.problems.extend(netns::remove_pods(&state.run_id));
+    }
+    if let Err(e) = stop_mock_vpp(state.mock_vpp_pid, &state.api_socket) {
         report.problems.push(e.to_string());
     } else {
         eprintln!("  stopped the host mock-vpp");
@@ -119,9 +123,14 @@ pub fn supported(scenario: &Scenario) -> Result<()> {
 pub fn next_steps(state: &State) -> String {
     let mut s = String::new();
     let pods: Vec<&PodRecord> = state.pods.iter().collect();
-    let exec = |pod: &str| match state.backend.as_str() {
-        "docker" => format!("docker exec {pod} vppctl"),
-        _ => "vppctl".to_string(),
+    // docker: in the container, as the tutorial has it; netns: the pod vswitch's socket
+    // is a file on the host.
+    let exec = |pod: &str| match state.pods.iter().find(|p| p.name == pod) {
+        Some(PodRecord {
+            pod_api_socket: Some(api),
+            ..
+        }) => format!("vppctl -s {}", api.display()),
+        _ => format!("docker exec {pod} vppctl"),
     };
     s.push_str(&format!(
         "{} is up on the {} backend.\n",
@@ -140,6 +149,12 @@ pub fn next_steps(state: &State) -> String {
         state.api_socket.display()
     ));
     s.push_str("\nTry:\n");
+    if state.backend == "netns" {
+        s.push_str(&format!(
+            "  export PATH={}:$PATH\n",
+            bins::bin_dir().display()
+        ));
+    }
     if let Some(first) = pods.first() {
         for cmd in [
             "show interface",
@@ -166,15 +181,22 @@ pub fn next_steps(state: &State) -> String {
 /// `harness up SCENARIO`: the state to print, or an error saying what is missing.
 pub fn bring_up(scenario: &Scenario, backend: Option<&str>) -> Result<State> {
     supported(scenario)?;
-    match backend {
-        None | Some("docker") => {}
+    let netns = match backend {
+        None | Some("docker") => false,
+        Some("netns") => true,
         Some(other) => {
             return Err(Error::Check(format!(
-                "harness up runs pods as Docker containers named as the scenario's pods; \
-                 the {other} backend runs scenarios with `harness run {} --backend {other}`",
-                scenario.name
+                "unknown backend {other:?} (known: {})",
+                crate::backend::NAMES.join(", ")
             )))
         }
+    };
+    if netns && !is_root() {
+        return Err(Error::Check(
+            "the netns backend needs root (it creates network namespaces): run as root, \
+             or use --backend docker with a Docker engine"
+                .into(),
+        ));
     }
     let state_dir = StateDir::of(&scenario.name);
     let report = {
@@ -195,30 +217,25 @@ pub fn bring_up(scenario: &Scenario, backend: Option<&str>) -> Result<State> {
                 scenario.name
             )));
         }
-        eprintln!(
-            "harness up {}: pods are Docker containers; this needs a Docker engine",
-            scenario.name
-        );
         // Six hex digits, as `harness run`'s: pod ids differ within their first 12.
         // SAFETY: getpid has no memory effects.
         let run_id = format!(
             "{:06x}",
             (unsafe { libc::getpid() } as u32 ^ now_nanos()) & 0xff_ffff
         );
-        let mut docker = DockerBackend::connect(&run_id)
-            .map_err(|e| Error::Check(format!("harness up needs a Docker engine: {e}")))?
-            .with_exact_names();
-        bins::prepare(&[
-            ("userspace-cni", "userspace"),
-            ("mock-vpp", "mock-vpp"),
-            ("mock-vpp", "vppctl"),
-        ])?;
-        eprintln!(
-            "building the pod image {} (static binaries; the first build takes minutes) ...",
-            crate::images::POD_IMAGE
-        );
-        crate::images::build(&docker)?;
-        crate::runner::up(scenario, &mut docker, &run_id, &state_dir)?
+        if netns {
+            eprintln!(
+                "harness up {}: pods are network namespaces (root)",
+                scenario.name
+            );
+            let mut needed = vec![("userspace-cni", "userspace"), ("mock-vpp", "mock-vpp")];
+            needed.extend(crate::images::POD_BINARIES);
+            bins::prepare(&needed)?;
+            let mut backend = crate::backend::netns::NetnsBackend::new(&run_id);
+            crate::runner::up(scenario, &mut backend, &run_id, &state_dir)?
+        } else {
+            up_docker(scenario, &run_id, &state_dir)?
+        }
     };
     if report.passed {
         return state_dir
@@ -233,6 +250,32 @@ pub fn bring_up(scenario: &Scenario, backend: Option<&str>) -> Result<State> {
         r.problems.iter().for_each(|p| eprintln!("  {p}"));
     }
     Err(Error::Check(format!("{} did not come up", scenario.name)))
+}
+
+/// The docker backend's `up`: containers named as the pods, from the local pod image.
+fn up_docker(
+    scenario: &Scenario,
+    run_id: &str,
+    state_dir: &StateDir,
+) -> Result<crate::report::Report> {
+    eprintln!(
+        "harness up {}: pods are Docker containers; this needs a Docker engine",
+        scenario.name
+    );
+    let mut docker = DockerBackend::connect(run_id)
+        .map_err(|e| Error::Check(format!("harness up needs a Docker engine: {e}")))?
+        .with_exact_names();
+    bins::prepare(&[
+        ("userspace-cni", "userspace"),
+        ("mock-vpp", "mock-vpp"),
+        ("mock-vpp", "vppctl"),
+    ])?;
+    eprintln!(
+        "building the pod image {} (static binaries; the first build takes minutes) ...",
+        crate::images::POD_IMAGE
+    );
+    crate::images::build(&docker)?;
+    crate::runner::up(scenario, &mut docker, run_id, state_dir)
 }
 
 fn now_nanos() -> u32 {
@@ -351,7 +394,7 @@ mod tests {
         let e = bring_up(ovs, Some("docker")).unwrap_err().to_string();
         assert!(e.contains("harness run"), "{e}");
         let vpp = &all["vpp-memif-ping"];
-        let e = bring_up(vpp, Some("netns")).unwrap_err().to_string();
-        assert!(e.contains("Docker containers"), "{e}");
+        let e = bring_up(vpp, Some("bogus")).unwrap_err().to_string();
+        assert!(e.contains("unknown backend"), "{e}");
     }
 }

@@ -196,3 +196,56 @@ fn the_vppdemo_tutorial() {
     let status = text(&t.harness(&["status"]));
     assert!(status.contains("nothing is up"), "{status}");
 }
+
+/// The same on network namespaces: the printed commands reach the pods' vswitches
+/// through their sockets on the host, and `down` removes the namespaces and pod
+/// directories.
+#[test]
+fn the_vppdemo_on_network_namespaces() {
+    let t = Tutorial {
+        state: tempfile::tempdir().unwrap(),
+    };
+    let up = t.harness(&["up", "vpp-memif-ping", "--backend", "netns"]);
+    assert!(up.status.success(), "{}", text(&up));
+    let stdout = String::from_utf8_lossy(&up.stdout).into_owned();
+    let ping: Vec<String> = stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("vppctl -s ") && l.contains(" ping "))
+        .unwrap_or_else(|| panic!("no ping in:\n{stdout}"))
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    // vppctl -s SOCKET ping IP repeat 5
+    assert_eq!(ping[0], "vppctl", "{stdout}");
+    let vppctl = harness::bins::bin_dir().join("vppctl");
+    let out = Command::new(vppctl).args(&ping[1..]).output().unwrap();
+    let pinged = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        pinged.contains("5 sent, 5 received, 0% packet loss"),
+        "{pinged}"
+    );
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(t.state.path().join("vpp-memif-ping/state.json")).unwrap(),
+    )
+    .unwrap();
+    let run_id = state["run_id"].as_str().unwrap().to_string();
+    let pod_sockets: Vec<PathBuf> = state["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| PathBuf::from(p["pod_api_socket"].as_str().unwrap()))
+        .collect();
+    let down = t.harness(&["down"]);
+    assert!(down.status.success(), "{}", text(&down));
+    let namespaces = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let namespaces = String::from_utf8_lossy(&namespaces.stdout);
+    assert!(
+        !namespaces.contains(&format!("usrsp-{run_id}-")),
+        "{namespaces}"
+    );
+    for s in pod_sockets {
+        assert!(!s.exists(), "{}", s.display());
+    }
+    assert!(!t.state.path().join("vpp-memif-ping").exists());
+}

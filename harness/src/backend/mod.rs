@@ -29,6 +29,12 @@ pub trait Pod {
     fn exec(&mut self, argv: &[String]) -> Result<ExecOutput>;
     /// Stops the pod's processes and removes everything the backend made for it.
     fn remove(self: Box<Self>) -> Result<()>;
+    /// The pod vswitch's API socket as the host reaches it, when it does (netns: a file
+    /// in the pod's directory, `<dir>/run/vpp/api.sock`); `harness up` prints it and
+    /// `harness down` stops that vswitch and removes the directory.
+    fn host_api_socket(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// A kind of sandbox.

@@ -61,9 +61,9 @@ pub fn start_host_vpp(state: &StateDir) -> Result<u32> {
     Ok(child.id())
 }
 
-/// Stops the mock-vpp serving `api` (by `pid`, checked against its command line, and any
+/// Stops the mock-vpp serving `api` (the host's, or a netns pod's) (by `pid`, checked against its command line, and any
 /// other one a crash left unrecorded), waiting until it is gone.
-pub(super) fn stop_host_vpp(pid: Option<u32>, api: &Path) -> Result<()> {
+pub(super) fn stop_mock_vpp(pid: Option<u32>, api: &Path) -> Result<()> {
     let mut pids: Vec<u32> = pid.into_iter().collect();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         pids.extend(

@@ -47,6 +47,9 @@ pub struct PodRecord {
     pub netconf: Value,
     /// ADD succeeded and no DEL since.
     pub attached: bool,
+    /// netns: the pod vswitch's API socket, in the pod's directory (`<dir>/run/vpp/`).
+    #[serde(default)]
+    pub pod_api_socket: Option<PathBuf>,
 }
 
 /// What is up, journaled as it is made.
