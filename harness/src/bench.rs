@@ -38,7 +38,8 @@ pub struct BenchReport {
     pub notes: Vec<String>,
 }
 
-/// Runs the plugin once, returning its stdout and what it cost.
+/// Runs the plugin once, returning its stdout and what it cost. It is exec'd from
+/// `rss-launch` (see there), so that its peak RSS is its own and not the harness's.
 fn exec(
     plugin: &Path,
     command: &str,
@@ -47,8 +48,9 @@ fn exec(
     cni_path: &str,
     stdin: &[u8],
 ) -> Result<(String, Sample, bool)> {
-    let start = Instant::now();
-    let mut child = Command::new(plugin)
+    let launcher = bins::binary("harness", "rss-launch")?;
+    let mut child = Command::new(launcher)
+        .arg(plugin)
         .env_clear()
         .env("CNI_COMMAND", command)
         .env("CNI_CONTAINERID", id)
@@ -57,9 +59,9 @@ fn exec(
         .env("CNI_PATH", cni_path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| Error::Spawn("userspace".into(), e))?;
+        .map_err(|e| Error::Spawn("rss-launch".into(), e))?;
     child.stdin.take().expect("stdin").write_all(stdin)?;
     let mut out = String::new();
     child
@@ -67,24 +69,46 @@ fn exec(
         .take()
         .expect("stdout")
         .read_to_string(&mut out)?;
-    let mut status = 0;
-    // SAFETY: wait4 on our own child, with valid out-pointers; the Child is not waited on
-    // again (it is dropped without wait).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
-    if rc < 0 {
-        return Err(Error::Io(std::io::Error::last_os_error()));
-    }
-    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let mut report = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut report)?;
+    let status = child.wait()?;
+    let field = |name: &str| -> Option<i64> {
+        report
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+    };
+    let (Some(wall_ns), Some(max_rss_kib)) = (field("wall_ns"), field("maxrss_kib")) else {
+        return Err(Error::Command("rss-launch".into(), report));
+    };
     Ok((
         out,
         Sample {
-            wall,
-            max_rss_kib: usage.ru_maxrss,
+            wall: Duration::from_nanos(wall_ns as u64),
+            max_rss_kib,
         },
-        ok,
+        status.success(),
     ))
+}
+
+/// What a program exec'd from `rss-launch` inherits at most (the launcher's anonymous
+/// memory), in KiB: the floor under the peak RSS column.
+pub fn launcher_floor_kib() -> Result<i64> {
+    let launcher = bins::binary("harness", "rss-launch")?;
+    let out = Command::new(launcher)
+        .arg("/bin/true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| Error::Spawn("rss-launch".into(), e))?;
+    let report = String::from_utf8_lossy(&out.stderr);
+    report
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("inherited_kib=")?.parse().ok())
+        .ok_or_else(|| Error::Command("rss-launch".into(), report.into_owned()))
 }
 
 fn row(case: &str, samples: &[Sample]) -> Row {
@@ -174,6 +198,10 @@ pub fn run(quick: bool, ovs_only: bool) -> Result<BenchReport> {
     // The plugin as it is installed: statically linked.
     let plugin = crate::images::static_binaries()?.join("userspace");
     notes.push(format!("plugin: {}", plugin.display()));
+    notes.push(format!(
+        "peak RSS: the plugin's own, exec'd from rss-launch (at most {} KiB of it inherited from the launcher)",
+        launcher_floor_kib()?
+    ));
     // First, before the other rows create and remove thousands of files: a filesystem
     // without a journal (this machine's) skips inodes freed in the last minutes when it
     // makes a new file, so every file ADD makes would cost more for a while, on the

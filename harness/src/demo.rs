@@ -100,6 +100,18 @@ fn show(api: &Path, cmd: &str) {
 
 /// Runs the demo; returns an error when any step failed.
 pub fn run() -> Result<()> {
+    if !crate::up::is_root() {
+        return Err(Error::Check(
+            "the demo's pods are network namespaces (`ip netns add`): run it as root".into(),
+        ));
+    }
+    // Built up front, so that no timed step below pays for compiling.
+    bins::prepare(&[
+        ("userspace-cni", "userspace"),
+        ("mock-vpp", "mock-vpp"),
+        ("mock-vpp", "vppctl"),
+        ("userspace-cni", "usrsp-app"),
+    ])?;
     let root = tempfile::Builder::new().prefix("usrsp-demo").tempdir()?;
     let dirs = DemoDirs::under(root.path());
     std::fs::create_dir_all(dirs.api_socket.parent().unwrap())?;

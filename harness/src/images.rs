@@ -71,7 +71,7 @@ fn context(bin_dir: &Path) -> Result<Vec<u8>> {
     let dockerfile = "FROM scratch\n\
         COPY mock-vpp vppctl usrsp-app /bin/\n\
         ENV VPP_API_SOCKET=/run/vpp/api.sock USRSP_SHARED_DIR=/var/lib/cni/usrspcni\n\
-        CMD [\"/bin/mock-vpp\", \"--api-socket\", \"/run/vpp/api.sock\"]\n";
+        CMD [\"/bin/mock-vpp\", \"--api-socket\", \"/run/vpp/api.sock\", \"--cli-socket\", \"/run/vpp/cli.sock\"]\n";
     let bins: Vec<&str> = POD_BINARIES.iter().map(|(_, b)| *b).collect();
     context_of(dockerfile, bin_dir, &bins)
 }

@@ -16,14 +16,15 @@ pub mod report;
 pub mod runner;
 pub mod runtime;
 pub mod scenario;
+pub mod up;
 pub mod vpp_state;
 
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("binary {0} is missing: build it with `cargo build --workspace --bins`")]
-    MissingBinary(PathBuf),
+    #[error("binary {0} is missing: build it with `{1}` in the workspace")]
+    MissingBinary(PathBuf, String),
     #[error("cannot run {0}: {1}")]
     Spawn(String, #[source] std::io::Error),
     #[error("{0} exited early: {1}")]

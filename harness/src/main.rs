@@ -8,7 +8,15 @@ use harness::scenario::{scenarios_dir, Scenario};
 #[derive(Parser)]
 #[command(
     name = "harness",
-    about = "Runs userspace-cni with simulated vswitches and reports what it saw"
+    version,
+    about = "Runs userspace-cni with simulated vswitches and reports what it saw",
+    after_help = "The tutorial (the ONS 2018 vppDemo, on Docker):\n  \
+harness up vpp-memif-ping --backend docker\n  \
+docker exec vppDemo_1 vppctl show interface\n  \
+harness status\n  \
+harness down\n\n\
+Backends: docker needs a Docker engine (nothing is pulled: the pod image is built locally \
+FROM scratch); netns needs root. Missing workspace binaries are built first."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -40,6 +48,26 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Brings a scenario up and leaves it running, as the vppDemo tutorial has it: Docker
+    /// containers named as the scenario's pods (vppDemo_1, vppDemo_2), the host mock-vpp
+    /// with its API and CLI sockets at a stable path; prints what to try next. Runs the
+    /// scenario's steps up to its first DEL. Needs a Docker engine (or root with
+    /// `--backend netns`).
+    Up {
+        scenario: String,
+        /// docker (default: containers named as the pods) or netns (network namespaces;
+        /// the pods' vswitch sockets are files on the host).
+        #[arg(long)]
+        backend: Option<String>,
+    },
+    /// DELs the pods of `harness up` through the plugin and removes everything it made
+    /// (also after a crash of the harness: the state is kept on disk).
+    Down {
+        /// Only this scenario (default: every scenario that is up).
+        scenario: Option<String>,
+    },
+    /// Shows what `harness up` left running.
+    Status,
     /// Builds the pod image (static binaries, FROM scratch) for the docker backend, and
     /// the DaemonSet's installer image (deploy/10-daemonset.yaml).
     Images,
@@ -69,6 +97,12 @@ fn main() {
             run("vpp-memif-ping", Some("netns".into()), false, None)
         }),
         Command::List => list(),
+        Command::Up { scenario, backend } => up(&scenario, backend.as_deref()),
+        Command::Down { scenario } => down(scenario.as_deref()),
+        Command::Status => {
+            print!("{}", harness::up::status_text());
+            Ok(())
+        }
         Command::Run {
             scenario,
             backend,
@@ -90,6 +124,9 @@ fn main() {
             Ok(())
         }),
         Command::Images => harness::backend::docker::DockerBackend::connect("images")
+            .map_err(|e| {
+                harness::Error::Check(format!("building the pod image needs a Docker engine: {e}"))
+            })
             .and_then(|d| {
                 harness::images::build(&d)?;
                 eprintln!("built {}", harness::images::POD_IMAGE);
@@ -109,6 +146,51 @@ fn list() -> harness::Result<()> {
         println!("{name:<20} {}", s.description);
     }
     Ok(())
+}
+
+fn find(name: &str) -> harness::Result<Scenario> {
+    let mut all = Scenario::all(&scenarios_dir())?;
+    let known = all.keys().cloned().collect::<Vec<_>>().join(", ");
+    all.remove(name)
+        .ok_or_else(|| harness::Error::Check(format!("no scenario {name:?} (known: {known})")))
+}
+
+fn up(name: &str, backend: Option<&str>) -> harness::Result<()> {
+    let scenario = find(name)?;
+    let state = harness::up::bring_up(&scenario, backend)?;
+    println!();
+    print!("{}", harness::up::next_steps(&state));
+    Ok(())
+}
+
+fn down(name: Option<&str>) -> harness::Result<()> {
+    let dirs: Vec<harness::up::StateDir> = match name {
+        Some(n) => vec![harness::up::StateDir::of(n)],
+        None => harness::up::all_up().into_iter().map(|(d, _)| d).collect(),
+    };
+    let mut failed = false;
+    let mut any = false;
+    for dir in dirs {
+        let Some(report) = harness::up::down(&dir)? else {
+            continue;
+        };
+        any = true;
+        for p in &report.problems {
+            eprintln!("  {p}");
+        }
+        failed |= !report.problems.is_empty();
+        println!("{} is down", report.scenario);
+    }
+    if !any {
+        println!("nothing is up");
+    }
+    if failed {
+        Err(harness::Error::Check(
+            "down met problems (see above); everything was removed".into(),
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 fn run(

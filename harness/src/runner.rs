@@ -49,8 +49,12 @@ struct RunningPod {
 
 /// The host vswitch of a run.
 enum Host {
-    Vpp { _mock: MockVpp },
+    Vpp {
+        _mock: MockVpp,
+    },
     Ovs(OvsServer),
+    /// A mock-vpp outliving the harness (`harness up`), stopped by `harness down`.
+    Detached,
 }
 
 struct Run<'a> {
@@ -62,6 +66,8 @@ struct Run<'a> {
     pods: Vec<RunningPod>,
     ips: BTreeMap<String, String>,
     report: Report,
+    /// `harness up`: the journal `harness down` works from, kept current.
+    journal: Option<(crate::up::StateDir, crate::up::State)>,
 }
 
 /// Runs `scenario`; the report says what passed.
@@ -75,13 +81,18 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
     let dirs = DemoDirs::under(root.path());
     std::fs::create_dir_all(dirs.api_socket.parent().expect("socket dir"))?;
     let mut backend = backend::pick(opts.backend.as_deref(), &run_id)?;
-    if backend.name() == "netns" {
-        // Pods run the workspace's own binaries: build any that are missing now rather
-        // than inside the first timed step that needs one.
-        for (package, bin) in crate::images::POD_BINARIES {
-            crate::bins::binary(package, bin)?;
-        }
+    // Build whatever binaries are missing now rather than inside the first timed step
+    // that needs one: the plugin, the host mock, and on netns the pods' tools.
+    let mut needed = vec![("userspace-cni", "userspace")];
+    match scenario.vswitch.kind {
+        VswitchKind::MockVpp => needed.push(("mock-vpp", "mock-vpp")),
+        VswitchKind::MockOvsdb => needed.push(("mock-ovsdb", "mock-ovsdb")),
+        VswitchKind::Ovs => {}
     }
+    if backend.name() == "netns" {
+        needed.extend(crate::images::POD_BINARIES);
+    }
+    bins::prepare(&needed)?;
     if backend.name() == "docker" {
         if let Some(d) = backend_as_docker(&*backend) {
             // Always (re)build: cargo and docker only redo what changed.
@@ -97,6 +108,7 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
         report: Report::new(&scenario.name, backend.name()),
         host_api: PathBuf::new(),
         host: None,
+        journal: None,
     };
     let ovs_dir = root.path().join("ovs");
     let host = match scenario.vswitch.kind {
@@ -171,6 +183,78 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
     Ok(run.report)
 }
 
+/// `harness up`: brings `scenario` to its running state on `backend` (the host mock-vpp
+/// from [`crate::up::start_host_vpp`], pods, then the steps before its first DEL) and
+/// leaves it there, journaled in `state_dir` so that [`crate::up::down`] can undo it.
+/// The caller builds what the backend needs first.
+pub fn up(
+    scenario: &Scenario,
+    backend: &mut dyn Backend,
+    run_id: &str,
+    state_dir: &crate::up::StateDir,
+) -> Result<Report> {
+    catch_interrupt();
+    let dirs = state_dir.dirs();
+    std::fs::create_dir_all(dirs.api_socket.parent().expect("socket dir"))?;
+    let plugin = bins::binary("userspace-cni", "userspace")?;
+    let state = crate::up::State {
+        scenario: scenario.name.clone(),
+        backend: backend.name().into(),
+        run_id: run_id.into(),
+        phase: "starting".into(),
+        api_socket: dirs.api_socket.clone(),
+        cli_socket: state_dir.cli_socket(),
+        mock_vpp_pid: None,
+        plugin,
+        cni_path: bins::cni_path(&[]),
+        pods: Vec::new(),
+        ips: BTreeMap::new(),
+    };
+    state_dir.save(&state)?;
+    let mut run = Run {
+        scenario,
+        host_api: dirs.api_socket.clone(),
+        dirs,
+        pods: Vec::new(),
+        ips: BTreeMap::new(),
+        report: Report::new(&scenario.name, backend.name()),
+        host: None,
+        journal: Some((state_dir.clone(), state)),
+    };
+    let pid = run
+        .report
+        .step("start host mock-vpp (API and CLI sockets)", || {
+            crate::up::start_host_vpp(state_dir)
+        });
+    if let (Some(pid), Some((dir, state))) = (pid, &mut run.journal) {
+        state.mock_vpp_pid = Some(pid);
+        dir.save(state)?;
+        run.host = Some(Host::Detached);
+    }
+    if run.host.is_some() {
+        run.start_pods(backend, run_id);
+        if run.report.passed {
+            let running: Vec<Step> = scenario
+                .steps
+                .iter()
+                .take_while(|s| !matches!(s, Step::Del { .. } | Step::NothingLeft))
+                .cloned()
+                .collect();
+            run.steps(&running);
+        }
+    }
+    // The pods stay: their containers outlive this process.
+    for p in std::mem::take(&mut run.pods) {
+        std::mem::forget(p.pod);
+    }
+    if let (true, Some((dir, state))) = (run.report.passed, &mut run.journal) {
+        state.phase = "up".into();
+        dir.save(state)?;
+    }
+    run.report.finish();
+    Ok(run.report)
+}
+
 fn backend_as_docker(b: &dyn Backend) -> Option<&crate::backend::docker::DockerBackend> {
     b.as_any().downcast_ref()
 }
@@ -223,6 +307,31 @@ impl Run<'_> {
                 shared,
                 attached: false,
             });
+            self.record();
+        }
+    }
+
+    /// Brings the journal (`harness up`) up to date with the pods.
+    fn record(&mut self) {
+        let Some((dir, state)) = &mut self.journal else {
+            return;
+        };
+        state.pods = self
+            .pods
+            .iter()
+            .map(|p| crate::up::PodRecord {
+                name: p.spec.name.clone(),
+                container_id: p.call.container_id.clone(),
+                netns: p.call.netns.clone(),
+                ifname: p.call.if_name.clone(),
+                netconf: p.conf.clone(),
+                attached: p.attached,
+                pod_api_socket: p.pod.host_api_socket(),
+            })
+            .collect();
+        state.ips = self.ips.clone();
+        if let Err(e) = dir.save(state) {
+            eprintln!("harness: cannot save {}: {e}", dir.file().display());
         }
     }
 
@@ -397,6 +506,7 @@ impl Run<'_> {
                 self.ips.insert(name, ip);
             }
         }
+        self.record();
     }
 
     fn exec(&mut self, i: usize, command: &[String], expect: &[String], show: bool) {

@@ -7,6 +7,24 @@ use std::io::{Read, Write};
 static ALLOCATOR: userspace_cni::arena::Arena<{ 4 << 20 }> = userspace_cni::arena::Arena::new();
 
 fn main() {
+    // Without CNI_COMMAND: `--help`, `--version`, or (no CNI variable at all: run by
+    // hand) what this is, as the reference plugins print it.
+    if std::env::var_os("CNI_COMMAND")
+        .filter(|c| !c.is_empty())
+        .is_none()
+    {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let cni_variables =
+            std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with("CNI_"));
+        if let Some((text, to_stdout)) = userspace_cni::cni::about::by_hand(&args, cni_variables) {
+            if to_stdout {
+                print!("{text}");
+            } else {
+                eprint!("{text}");
+            }
+            return;
+        }
+    }
     let env = userspace_cni::cni::Environment::from_process();
     // Room for a netconf in one read (an empty Vec reads in ever larger steps from 32 bytes).
     let mut stdin = Vec::with_capacity(16 << 10);

@@ -23,12 +23,17 @@ use crate::{Error, Result};
 pub const POD_SHARED_DIR: &str = "/var/lib/cni/usrspcni";
 /// The pod vswitch's API socket inside the container.
 pub const POD_API_SOCKET: &str = "/run/vpp/api.sock";
+/// The pod vswitch's CLI socket inside the container, where VPP's `vppctl` looks.
+pub const POD_CLI_SOCKET: &str = "/run/vpp/cli.sock";
 const LABEL: &str = "userspace-cni.harness.run";
 
 pub struct DockerBackend {
     docker: Docker,
     rt: tokio::runtime::Runtime,
     run_id: String,
+    /// Containers are named exactly as the scenario names its pods (`harness up`),
+    /// instead of `usrsp-<run id>-<pod>`.
+    exact_names: bool,
 }
 
 fn docker_error(what: &str) -> impl FnOnce(bollard::errors::Error) -> Error + '_ {
@@ -53,7 +58,43 @@ impl DockerBackend {
             docker,
             rt,
             run_id: run_id.into(),
+            exact_names: false,
         })
+    }
+
+    /// Names containers exactly as their pods (`vppDemo_1`), as the tutorial does.
+    pub fn with_exact_names(mut self) -> DockerBackend {
+        self.exact_names = true;
+        self
+    }
+
+    /// Removes every container (running or not) labelled with `run_id`; their names.
+    pub fn remove_run(&self, run_id: &str) -> Result<Vec<String>> {
+        let filters = HashMap::from([("label", vec![format!("{LABEL}={run_id}")])]);
+        let opts = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .rt
+            .block_on(self.docker.list_containers(Some(opts)))
+            .map_err(docker_error("list"))?;
+        let mut names = Vec::new();
+        for c in list {
+            let id = c.id.unwrap_or_default();
+            let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+            self.rt
+                .block_on(self.docker.remove_container(&id, Some(remove)))
+                .map_err(docker_error("remove"))?;
+            let name = c
+                .names
+                .and_then(|n| n.first().cloned())
+                .unwrap_or(id)
+                .trim_start_matches('/')
+                .to_string();
+            names.push(name);
+        }
+        Ok(names)
     }
 
     pub fn docker(&self) -> &Docker {
@@ -129,7 +170,11 @@ impl Backend for DockerBackend {
 impl DockerBackend {
     /// A pod container with host directories bound (`src:dst`) and extra environment.
     fn create(&mut self, name: &str, binds: Vec<String>, env: Vec<String>) -> Result<Box<dyn Pod>> {
-        let container = format!("usrsp-{}-{name}", self.run_id);
+        let container = if self.exact_names {
+            name.to_string()
+        } else {
+            format!("usrsp-{}-{name}", self.run_id)
+        };
         let labels = HashMap::from([(LABEL.to_string(), self.run_id.clone())]);
         let body = ContainerCreateBody {
             image: Some(POD_IMAGE.to_string()),
@@ -138,6 +183,8 @@ impl DockerBackend {
                 "/bin/mock-vpp".into(),
                 "--api-socket".into(),
                 POD_API_SOCKET.into(),
+                "--cli-socket".into(),
+                POD_CLI_SOCKET.into(),
             ]),
             env: Some(
                 [format!("VPP_API_SOCKET={POD_API_SOCKET}")]
@@ -161,7 +208,15 @@ impl DockerBackend {
             let created = docker
                 .create_container(Some(opts), body)
                 .await
-                .map_err(docker_error("create"))?;
+                .map_err(|e| match e {
+                    bollard::errors::Error::DockerResponseServerError {
+                        status_code: 409, ..
+                    } => Error::Check(format!(
+                        "a container named {container} exists already (`docker rm -f {container}` \
+                         if it is a leftover; `harness down` removes the pods of `harness up`)"
+                    )),
+                    e => docker_error("create")(e),
+                })?;
             docker
                 .start_container(&created.id, None)
                 .await

@@ -29,6 +29,12 @@ pub trait Pod {
     fn exec(&mut self, argv: &[String]) -> Result<ExecOutput>;
     /// Stops the pod's processes and removes everything the backend made for it.
     fn remove(self: Box<Self>) -> Result<()>;
+    /// The pod vswitch's API socket as the host reaches it, when it does (netns: a file
+    /// in the pod's directory, `<dir>/run/vpp/api.sock`); `harness up` prints it and
+    /// `harness down` stops that vswitch and removes the directory.
+    fn host_api_socket(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// A host directory shown inside a pod (a Kubernetes volume and its mount).
@@ -65,8 +71,13 @@ pub const NAMES: &[&str] = &["docker", "netns"];
 /// The backend called `name`, or (`None`) docker when an engine answers, else netns.
 pub fn pick(name: Option<&str>, run_id: &str) -> Result<Box<dyn Backend>> {
     match name {
-        Some("docker") => Ok(Box::new(docker::DockerBackend::connect(run_id)?)),
-        Some("netns") => Ok(Box::new(netns::NetnsBackend::new(run_id))),
+        Some("docker") => Ok(Box::new(docker::DockerBackend::connect(run_id).map_err(
+            |e| crate::Error::Check(format!("the docker backend needs a Docker engine: {e}")),
+        )?)),
+        Some("netns") => {
+            needs_root()?;
+            Ok(Box::new(netns::NetnsBackend::new(run_id)))
+        }
         Some(other) => Err(crate::Error::Check(format!(
             "unknown backend {other:?} (known: {})",
             NAMES.join(", ")
@@ -74,9 +85,25 @@ pub fn pick(name: Option<&str>, run_id: &str) -> Result<Box<dyn Backend>> {
         None => match docker::DockerBackend::connect(run_id) {
             Ok(d) => Ok(Box::new(d)),
             Err(e) => {
+                needs_root().map_err(|r| {
+                    crate::Error::Check(format!("no Docker engine answers ({e}), and {r}"))
+                })?;
                 eprintln!("docker engine not available ({e}); using the netns backend");
                 Ok(Box::new(netns::NetnsBackend::new(run_id)))
             }
         },
+    }
+}
+
+/// The netns backend makes network namespaces (`ip netns add`) and enters them: root.
+fn needs_root() -> crate::Result<()> {
+    if crate::up::is_root() {
+        Ok(())
+    } else {
+        Err(crate::Error::Check(
+            "the netns backend needs root (it creates network namespaces): run as root, \
+             or use --backend docker with a Docker engine"
+                .into(),
+        ))
     }
 }

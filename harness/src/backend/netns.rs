@@ -277,6 +277,12 @@ impl Pod for NetnsPod {
         self.netns.path().display().to_string()
     }
 
+    fn host_api_socket(&self) -> Option<PathBuf> {
+        self.vswitch
+            .as_ref()
+            .map(|_| self.dir.path().join("run/vpp/api.sock"))
+    }
+
     fn exec(&mut self, argv: &[String]) -> Result<ExecOutput> {
         let (first, rest) = argv
             .split_first()

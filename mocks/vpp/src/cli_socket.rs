@@ -5,7 +5,7 @@
 //! A session announcing the terminal type `vppctl` is non-interactive: each command's
 //! output ends with a NUL and nothing else is sent. Any other session (a terminal
 //! `vppctl`, `telnet`, `socat`) is interactive: the server echoes what it receives, and
-//! prompts with `vpp# `.
+//! prompts with `vpp# ` (followed by a NUL, which a terminal does not show).
 
 use std::io::{self, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -17,7 +17,9 @@ use std::thread::JoinHandle;
 use crate::model::Vpp;
 use crate::telnet::{self, Event, Parser};
 
-const PROMPT: &[u8] = b"vpp# ";
+/// The prompt, then a NUL: VPP's `vppctl` counts NULs as acknowledgements (it sends
+/// `quit` at end of input only after one); terminals show nothing for it.
+const PROMPT: &[u8] = b"vpp# \0";
 /// Longest command line kept; the rest of a longer line is dropped.
 const MAX_LINE: usize = 64 << 10;
 

@@ -131,11 +131,11 @@ fn an_interactive_session_prompts_and_echoes() {
         e.iter().any(|e| matches!(e, Event::Sub(telnet::TTYPE, _)))
     });
     s.write_all(&telnet::ttype_is("xterm")).unwrap();
-    let prompt = read_until(&mut s, &mut p, |e| data(e).ends_with("vpp# "));
-    assert_eq!(data(&prompt), "vpp# ");
+    let prompt = read_until(&mut s, &mut p, |e| data(e).ends_with("vpp# \0"));
+    assert_eq!(data(&prompt), "vpp# \0");
     s.write_all(b"sh mode\r\n").unwrap();
-    let out = read_until(&mut s, &mut p, |e| data(e).ends_with("vpp# "));
-    assert_eq!(data(&out), "sh mode\r\nl3 local0  \r\nvpp# ");
+    let out = read_until(&mut s, &mut p, |e| data(e).ends_with("vpp# \0"));
+    assert_eq!(data(&out), "sh mode\r\nl3 local0  \r\nvpp# \0");
 }
 
 #[test]

@@ -8,7 +8,17 @@ use clap::Parser;
 
 /// Builds this pod's end of its userspace interfaces from the plugin's configuration data.
 #[derive(Parser)]
-#[command(version)]
+#[command(
+    name = "usrsp-app",
+    version,
+    long_about = "The container side of the userspace CNI plugin. Run in the pod with the \
+plugin's shared directory mounted: reads the configuration data the plugin wrote there \
+(configData-<id>-<ifname>.json), builds this pod's end of each interface (memif or \
+vhost-user) on the pod's own VPP, sets its MAC and addresses, and removes the data.",
+    after_help = "Examples:\n  usrsp-app                         # as in the vppDemo pods\n  \
+usrsp-app --list                  # what the plugin left for this pod\n  \
+usrsp-app --shared-dir /var/lib/cni/usrspcni --api-socket /run/vpp/api.sock"
+)]
 struct Args {
     /// The shared directory as mounted in the pod.
     #[arg(

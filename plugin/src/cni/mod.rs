@@ -12,6 +12,7 @@ pub mod error;
 pub mod result;
 pub mod version;
 
+pub mod about;
 pub use env::{Command, Environment};
 pub use error::{CniError, ErrorCode};
 pub use result::CniResult;
