@@ -6,7 +6,7 @@
 //! size, the two forwarders taking turns, with the median ratio and its spread.
 //!
 //! `cargo bench -p mock-vpp --bench bridge` prints a table; with `BENCH_JSON=FILE` the
-//! figures are also written to FILE as JSON. Takes about three minutes.
+//! figures are also written to FILE as JSON. Takes about five minutes.
 //!
 //! Every rate is the median of one-second samples (the machine is usually shared); the
 //! JSON keeps every sample. Columns: `lost` is the share of sent frames that never
@@ -321,7 +321,7 @@ fn like_for_like() -> Value {
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this too, without it.
     if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("a benchmark (about 3 min): cargo bench -p mock-vpp --bench bridge");
+        eprintln!("a benchmark (about 5 min): cargo bench -p mock-vpp --bench bridge");
         return;
     }
     let (cpus, cpu_model) = machine();
