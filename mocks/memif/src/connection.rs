@@ -9,7 +9,7 @@
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use crate::burst::Burst;
+use crate::burst::{Burst, Frame};
 use crate::control::ControlSocket;
 use crate::error::{Error, Result};
 use crate::interface::{PeerInfo, RxMode, Stats};
@@ -112,11 +112,13 @@ impl Connection {
     /// Sends frames in order on transmit queue `queue` until its ring is full, with one ring
     /// update and at most one interrupt for all of them; how many were sent (the rest did not
     /// fit). Frames that can never be sent (empty, longer than the ring holds) are skipped
-    /// and counted as errors in [`Stats`].
-    pub fn send_burst<'f>(
+    /// and counted as errors in [`Stats`]. A frame that another connection's burst left in
+    /// its ring ([`Connection::recv_burst_in_place`]) is copied straight from that ring's
+    /// buffer into this one's.
+    pub fn send_burst<'f, F: Into<Frame<'f>>>(
         &mut self,
         queue: usize,
-        frames: impl IntoIterator<Item = &'f [u8]>,
+        frames: impl IntoIterator<Item = F>,
     ) -> Result<usize> {
         self.check_alive()?;
         let master = self.role == Role::Master;
@@ -138,7 +140,34 @@ impl Connection {
     /// As [`Connection::recv`], an empty ring resets the interrupt in interrupt mode.
     pub fn recv_burst(&mut self, queue: usize, out: &mut Burst, max: usize) -> Result<usize> {
         self.check_alive()?;
-        let result = self.recv_burst_inner(queue, out, max);
+        let result = self.recv_burst_inner(queue, out, max, false);
+        self.note(result)
+    }
+
+    /// As [`Connection::recv_burst`], but a frame that fits one buffer (the usual case) is
+    /// not copied: `out` records where it is in the peer's buffer, and its slot stays
+    /// taken until [`Connection::release`] (call it once the frames were sent or copied,
+    /// before the peer runs out of slots). Frames chained over several buffers are copied
+    /// into `out` as by `recv_burst`. A later `recv_burst` on the queue also hands back the
+    /// slots held here.
+    pub fn recv_burst_in_place(
+        &mut self,
+        queue: usize,
+        out: &mut Burst,
+        max: usize,
+    ) -> Result<usize> {
+        self.check_alive()?;
+        let result = self.recv_burst_inner(queue, out, max, true);
+        self.note(result)
+    }
+
+    /// Hands the slots of every frame taken from receive queue `queue` back to the peer,
+    /// those held in place included; their bytes in a [`Burst`] may change after this.
+    pub fn release(&mut self, queue: usize) -> Result<()> {
+        self.check_alive()?;
+        let master = self.role == Role::Master;
+        let q = self.rx.get_mut(queue).ok_or(Error::NoSuchQueue(queue))?;
+        let result = q.release(master);
         self.note(result)
     }
 
@@ -163,21 +192,27 @@ impl Connection {
 
     fn recv_inner(&mut self, queue: usize) -> Result<Option<Vec<u8>>> {
         let mut one = Burst::default();
-        self.recv_burst_inner(queue, &mut one, 1)?;
+        self.recv_burst_inner(queue, &mut one, 1, false)?;
         Ok(one.into_only())
     }
 
-    fn recv_burst_inner(&mut self, queue: usize, out: &mut Burst, max: usize) -> Result<usize> {
+    fn recv_burst_inner(
+        &mut self,
+        queue: usize,
+        out: &mut Burst,
+        max: usize,
+        in_place: bool,
+    ) -> Result<usize> {
         let master = self.role == Role::Master;
         let q = self.rx.get_mut(queue).ok_or(Error::NoSuchQueue(queue))?;
-        let n = q.recv_burst(master, out, max)?;
+        let n = q.recv_burst(master, out, max, in_place)?;
         if n > 0 {
             return Ok(n);
         }
         // Ring empty: reset the interrupt so a poller sleeps until the next kick, then look
         // once more in case the kick landed between the first look and the reset.
         if self.rx_mode == RxMode::Interrupt && q.interrupt().take()? > 0 {
-            return q.recv_burst(master, out, max);
+            return q.recv_burst(master, out, max, in_place);
         }
         Ok(0)
     }

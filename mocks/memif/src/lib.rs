@@ -86,7 +86,7 @@ mod slave;
 mod slave_setup;
 mod sys;
 
-pub use burst::Burst;
+pub use burst::{Burst, Frame, HEAD};
 pub use connection::Connection;
 pub use control::SocketAddr;
 pub use interface::{Event, MasterConfig, PeerInfo, RxMode, SlaveConfig, Stats};

@@ -11,7 +11,7 @@
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::Ordering;
 
-use crate::burst::Burst;
+use crate::burst::{Burst, Frame};
 use crate::error::{Error, Result};
 use crate::eventfd::EventFd;
 use crate::ring::{CopyLayout, Descriptor, Direction, Ring, DESC_FLAG_NEXT, RING_FLAG_MASK_INT};
@@ -61,8 +61,11 @@ impl SlaveBuffers {
 pub(crate) struct Queue {
     ring: Ring,
     interrupt: EventFd,
-    /// Slave on M2S: the next filled slot to consume (`last_tail`).
+    /// Slave on M2S: the next filled slot to hand back (`last_tail`).
     last: u16,
+    /// Receiving: slots read after the last handed back (`tail` for the master, `last`
+    /// for the slave), whose frames a burst holds in place until [`Queue::release`].
+    taken: u16,
     /// Slave only: its fixed buffers.
     buffers: Option<SlaveBuffers>,
     stats: QueueStats,
@@ -75,6 +78,7 @@ impl Queue {
             ring,
             interrupt,
             last,
+            taken: 0,
             buffers,
             stats: QueueStats::default(),
         }
@@ -111,12 +115,13 @@ impl Queue {
 
     /// Master on S2M: whether the slave published slots not taken yet.
     pub(crate) fn master_pending(&self) -> bool {
-        self.ring.head().load(Ordering::Acquire) != self.ring.tail().load(Ordering::Relaxed)
+        let read = self.ring.tail().load(Ordering::Relaxed);
+        self.ring.head().load(Ordering::Acquire) != read.wrapping_add(self.taken)
     }
 
     /// Slave on M2S: whether the master filled slots not taken yet.
     pub(crate) fn slave_pending(&self) -> bool {
-        self.ring.tail().load(Ordering::Acquire) != self.last
+        self.ring.tail().load(Ordering::Acquire) != self.last.wrapping_add(self.taken)
     }
 
     /// As the producer: signal the consumer unless it masked interrupts.
@@ -170,26 +175,27 @@ impl Queue {
     /// Sends one frame: [`Error::RingFull`] when there is no room, [`Error::BadFrame`] when
     /// it can never be sent.
     pub(crate) fn send(&mut self, master: bool, frame: &[u8]) -> Result<()> {
-        self.send_frames(master, std::iter::once(frame), true)
+        self.send_frames(master, std::iter::once(Frame::Bytes(frame)), true)
             .map(|_| ())
     }
 
     /// Sends frames in order until the ring is full, publishing them with one counter update
     /// and at most one kick; how many were sent. Frames that can never be sent (empty, too
-    /// long) are skipped and counted as errors.
-    pub(crate) fn send_burst<'f>(
+    /// long) are skipped and counted as errors. A frame a burst left in its ring is copied
+    /// from there.
+    pub(crate) fn send_burst<'f, F: Into<Frame<'f>>>(
         &mut self,
         master: bool,
-        frames: impl IntoIterator<Item = &'f [u8]>,
+        frames: impl IntoIterator<Item = F>,
     ) -> Result<usize> {
         self.send_frames(master, frames, false)
     }
 
     /// `strict`: a frame that cannot be sent is an error rather than skipped or left.
-    fn send_frames<'f>(
+    fn send_frames<'f, F: Into<Frame<'f>>>(
         &mut self,
         master: bool,
-        frames: impl IntoIterator<Item = &'f [u8]>,
+        frames: impl IntoIterator<Item = F>,
         strict: bool,
     ) -> Result<usize> {
         // The master fills the slots the slave offered (tail..head) and publishes `tail`; the
@@ -207,10 +213,11 @@ impl Queue {
         let mut sent = 0;
         let mut result = Ok(());
         for frame in frames {
+            let frame = frame.into();
             let placed = if master {
-                self.master_place(at, room, frame)
+                self.master_place(at, room, &frame)
             } else {
-                self.slave_place(at, room, frame)
+                self.slave_place(at, room, &frame)
             };
             match placed {
                 Ok(used) => {
@@ -245,7 +252,7 @@ impl Queue {
 
     /// Slave: writes a frame into its own buffers from slot `at` (`free` slots there), one slot
     /// per `buffer_size` bytes chained with NEXT; the slots used. Nothing is published.
-    fn slave_place(&mut self, at: u16, free: u16, frame: &[u8]) -> Result<u16> {
+    fn slave_place(&mut self, at: u16, free: u16, frame: &Frame) -> Result<u16> {
         let bufs = self.buffers.expect("slave queue has buffers");
         let bsize = bufs.layout.buffer_size as usize;
         let slots = frame.len().div_ceil(bsize);
@@ -256,11 +263,13 @@ impl Queue {
             return Err(Error::RingFull);
         }
         let region = &self.ring.regions()[0];
-        for (i, chunk) in frame.chunks(bsize).enumerate() {
+        for i in 0..slots {
             let counter = at.wrapping_add(i as u16);
             let flags = if i + 1 < slots { DESC_FLAG_NEXT } else { 0 };
-            let d = bufs.descriptor(counter, self.mask(), chunk.len() as u32, flags);
-            region.write(d.offset as u64, chunk)?;
+            let from = i * bsize;
+            let chunk = bsize.min(frame.len() - from);
+            let d = bufs.descriptor(counter, self.mask(), chunk as u32, flags);
+            frame.copy_to(from, chunk, region, d.offset as u64)?;
             self.ring.set_desc(counter, d);
         }
         Ok(slots as u16)
@@ -288,18 +297,23 @@ impl Queue {
     #[cfg(test)]
     pub(crate) fn recv(&mut self, master: bool) -> Result<Option<Vec<u8>>> {
         let mut one = Burst::default();
-        self.recv_burst(master, &mut one, 1)?;
+        self.recv_burst(master, &mut one, 1, false)?;
         Ok(one.into_only())
     }
 
-    /// Appends up to `max` frames to `out` (joining chains), handing their slots back with
-    /// one counter update; how many were appended. Packets with invalid descriptors are
-    /// dropped and counted.
+    /// Appends up to `max` frames to `out`, in order; how many were appended. Packets with
+    /// invalid descriptors are dropped and counted.
+    ///
+    /// `in_place`: a frame in one descriptor stays in the ring (`out` records where) and
+    /// its slot is handed back by [`Queue::release`]; a chained one is joined into `out`.
+    /// Otherwise every frame is copied into `out` and the slots (with those of frames held
+    /// in place before) are handed back with one counter update.
     pub(crate) fn recv_burst(
         &mut self,
         master: bool,
         out: &mut Burst,
         max: usize,
+        in_place: bool,
     ) -> Result<usize> {
         let before = out.len();
         // The master consumes what the slave published (tail..head) and returns the slots by
@@ -311,9 +325,9 @@ impl Queue {
         } else {
             (self.last, self.ring.tail().load(Ordering::Acquire))
         };
-        let mut at = start;
+        let mut at = start.wrapping_add(self.taken);
         while out.len() - before < max {
-            let Some(used) = self.take_into(at, end, out)? else {
+            let Some(used) = self.take_into(at, end, out, in_place)? else {
                 break;
             };
             if master {
@@ -330,21 +344,36 @@ impl Queue {
             }
             at = at.wrapping_add(used);
         }
-        if master {
-            if at != start {
-                self.ring.tail().store(at, Ordering::Release);
-            }
-        } else {
-            self.last = at;
-            self.slave_refill()?;
+        self.taken = at.wrapping_sub(start);
+        if !in_place {
+            self.release(master)?;
         }
         Ok(out.len() - before)
+    }
+
+    /// Hands back the slots of every frame taken so far, those held in place included:
+    /// after this the peer may overwrite them.
+    pub(crate) fn release(&mut self, master: bool) -> Result<()> {
+        if master {
+            if self.taken != 0 {
+                let tail = self.ring.tail().load(Ordering::Relaxed);
+                self.ring
+                    .tail()
+                    .store(tail.wrapping_add(self.taken), Ordering::Release);
+            }
+            self.taken = 0;
+            Ok(())
+        } else {
+            self.last = self.last.wrapping_add(self.taken);
+            self.taken = 0;
+            self.slave_refill()
+        }
     }
 
     /// Master: writes a frame into the buffers the slave offered from slot `at` (`offered`
     /// slots there), chaining when one buffer is too small; the slots used. Nothing is
     /// published.
-    fn master_place(&mut self, at: u16, offered: u16, frame: &[u8]) -> Result<u16> {
+    fn master_place(&mut self, at: u16, offered: u16, frame: &Frame) -> Result<u16> {
         if frame.is_empty() || frame.len() > MAX_PACKET_SIZE {
             return Err(Error::BadFrame(frame.len()));
         }
@@ -356,7 +385,8 @@ impl Queue {
                     self.stats.errors += 1;
                     return Err(e);
                 }
-                self.ring.regions()[d.region as usize].write(d.offset as u64, frame)?;
+                let region = &self.ring.regions()[d.region as usize];
+                frame.copy_to(0, frame.len(), region, d.offset as u64)?;
                 self.ring.set_desc(
                     at,
                     Descriptor {
@@ -395,7 +425,7 @@ impl Queue {
         let last = plan.len() - 1;
         for (i, (d, chunk)) in plan.into_iter().enumerate() {
             let region = &self.ring.regions()[d.region as usize];
-            region.write(d.offset as u64, &frame[pos..pos + chunk])?;
+            frame.copy_to(pos, chunk, region, d.offset as u64)?;
             pos += chunk;
             let flags = if i < last { DESC_FLAG_NEXT } else { 0 };
             self.ring.set_desc(
@@ -421,9 +451,34 @@ impl Queue {
     }
 
     /// Appends the packet starting at `from` to `out` if a complete one lies before `to`;
-    /// the slots it used. An invalid packet is dropped and counted instead.
-    fn take_into(&mut self, from: u16, to: u16, out: &mut Burst) -> Result<Option<u16>> {
+    /// the slots it used. An invalid packet is dropped and counted instead. `in_place`: a
+    /// packet in one descriptor is left in the ring (see [`Queue::recv_burst`]).
+    fn take_into(
+        &mut self,
+        from: u16,
+        to: u16,
+        out: &mut Burst,
+        in_place: bool,
+    ) -> Result<Option<u16>> {
         let avail = self.distance(from, to)?;
+        if in_place && avail > 0 {
+            let d = self.ring.desc(from);
+            if d.flags & DESC_FLAG_NEXT == 0 {
+                let fits = d.length > 0 && d.length as usize <= MAX_PACKET_SIZE;
+                match self.check_desc(&d) {
+                    Ok(()) if fits => {
+                        let regions = self.ring.regions_arc();
+                        out.push_in_ring(regions, d.region, d.offset as u64, d.length as usize)?;
+                        self.count(d.length as usize);
+                    }
+                    _ => {
+                        self.stats.errors += 1;
+                        tracing::warn!("dropping packet with bad descriptor: {d:?}");
+                    }
+                }
+                return Ok(Some(1));
+            }
+        }
         let mut bad: Option<Error> = None;
         let mut used = 0;
         loop {

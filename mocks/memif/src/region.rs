@@ -126,6 +126,25 @@ impl Region {
         Ok(())
     }
 
+    /// Fills `out` from the region at `offset`.
+    pub(crate) fn read_to(&self, offset: u64, out: &mut [u8]) -> Result<()> {
+        let src = self.range(offset, out.len() as u64)?;
+        // SAFETY: src..src+len is inside the mapping; out is a separate Rust allocation.
+        unsafe { std::ptr::copy_nonoverlapping(src, out.as_mut_ptr(), out.len()) };
+        Ok(())
+    }
+
+    /// Copies `len` bytes at `from` in `src` to `offset` in this region: one copy from one
+    /// peer's buffer to another's, without a stop in between.
+    pub(crate) fn copy_from(&self, offset: u64, src: &Region, from: u64, len: usize) -> Result<()> {
+        let s = src.range(from, len as u64)?;
+        let d = self.range(offset, len as u64)?;
+        // SAFETY: both ranges are inside their mappings; `copy` rather than
+        // `copy_nonoverlapping` as nothing stops a peer from making them overlap.
+        unsafe { std::ptr::copy(s, d, len) };
+        Ok(())
+    }
+
     /// Appends `len` bytes from `offset` to `out`.
     pub(crate) fn read_into(&self, offset: u64, len: usize, out: &mut Vec<u8>) -> Result<()> {
         let src = self.range(offset, len as u64)?;

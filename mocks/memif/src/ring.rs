@@ -129,6 +129,11 @@ impl Ring {
         &self.regions
     }
 
+    /// The same, shared: what a burst holding frames in place keeps mapped.
+    pub(crate) fn regions_arc(&self) -> &Arc<Vec<Region>> {
+        &self.regions
+    }
+
     pub(crate) fn log2(&self) -> u8 {
         self.log2
     }

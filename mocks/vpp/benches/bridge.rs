@@ -2,10 +2,11 @@
 //! DPDK testpmd `io` forwarding between two memif ports, with the same testpmd endpoints
 //! on both (see `bridge/through.rs`); then mock-vpp with this bench's own memif endpoints,
 //! testpmd txonly -> rxonly directly, and ping round-trip times through the bridge.
-//! `BRIDGE_BENCH=through` runs only the like-for-like rows.
+//! `BRIDGE_BENCH=through` runs only the like-for-like rows: five pairs of runs per frame
+//! size, the two forwarders taking turns, with the median ratio and its spread.
 //!
 //! `cargo bench -p mock-vpp --bench bridge` prints a table; with `BENCH_JSON=FILE` the
-//! figures are also written to FILE as JSON. Takes about 35 seconds.
+//! figures are also written to FILE as JSON. Takes about five minutes.
 //!
 //! Every rate is the median of one-second samples (the machine is usually shared); the
 //! JSON keeps every sample. Columns: `lost` is the share of sent frames that never
@@ -208,52 +209,90 @@ impl Rtt {
     }
 }
 
-/// testpmd txonly -> forwarder -> testpmd rxonly, for both forwarders and both sizes:
-/// printed, and returned as JSON.
+/// Like-for-like runs per frame size: mock-vpp and testpmd io taking turns, this many
+/// times each, so that whatever else the machine does weighs on both alike.
+const PAIRS: usize = 5;
+
+/// Median, lowest and highest.
+fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (median(values), lo, hi)
+}
+
+/// testpmd txonly -> forwarder -> testpmd rxonly, for both forwarders and both sizes,
+/// [`PAIRS`] interleaved pairs each: printed, and returned as JSON.
 fn like_for_like() -> Value {
     println!(
         "\nlike for like: testpmd flowgen, two memif client ports <-> FORWARDER (two memif \
          masters), frames both ways;\nforwarder alone on CPU 1, the endpoints' testpmd on \
-         CPU 0; rate = Rx-pps of both endpoint ports, median of {SAMPLES} one-second periods"
+         CPU 0; a run's rate = Rx-pps of both endpoint ports, median of {SAMPLES} one-second \
+         periods;\n{PAIRS} pairs of runs per size, mock-vpp and testpmd taking turns (each \
+         pair's first run alternates); rows give medians over the runs, `runs` the range of \
+         their rates"
     );
     println!(
-        "{:>8}  {:<28} {:>8} {:>7} {:>9} {:>9} {:>10} {:>8}",
-        "frame", "forwarder", "Mpps", "Gbit/s", "fwd CPU%", "fwd ns/f", "spread", "mock/pmd"
+        "{:>8}  {:<28} {:>8} {:>7} {:>9} {:>9} {:>12}",
+        "frame", "forwarder", "Mpps", "Gbit/s", "fwd CPU%", "fwd ns/f", "runs Mpps"
     );
     let mut out = Vec::new();
+    let forwarders = [through::Forwarder::MockVpp, through::Forwarder::TestpmdIo];
     for len in FRAME_SIZES {
-        let runs = [through::Forwarder::MockVpp, through::Forwarder::TestpmdIo]
-            .map(|f| (f, through::run(f, len, SAMPLES)));
+        // pairs[k] = [mock-vpp, testpmd io]
+        let mut pairs: Vec<[Result<through::Through, String>; 2]> = Vec::new();
+        for k in 0..PAIRS {
+            let order = if k % 2 == 0 { [0, 1] } else { [1, 0] };
+            let mut pair: [Result<through::Through, String>; 2] =
+                [Err("not run".into()), Err("not run".into())];
+            for i in order {
+                pair[i] = through::run(forwarders[i], len, SAMPLES);
+            }
+            pairs.push(pair);
+        }
         let pps = |r: &Result<through::Through, String>| r.as_ref().ok().map(|t| median(&t.rates));
-        let ratio = match (pps(&runs[0].1), pps(&runs[1].1)) {
-            (Some(m), Some(t)) => Some(m / t),
-            _ => None,
-        };
-        for (f, r) in &runs {
+        let ratios: Vec<f64> = pairs
+            .iter()
+            .filter_map(|[m, t]| Some(pps(m)? / pps(t)?))
+            .collect();
+        for (i, f) in forwarders.iter().enumerate() {
             let what = match f {
                 through::Forwarder::MockVpp => "mock-vpp bridge (bd 4)",
                 through::Forwarder::TestpmdIo => "testpmd io, one fwd lcore",
             };
-            match r {
-                Ok(t) => {
-                    let p = median(&t.rates);
-                    let lo = t.rates.iter().copied().fold(f64::INFINITY, f64::min);
-                    let hi = t.rates.iter().copied().fold(0.0, f64::max);
-                    println!(
-                        "{len:>6} B  {what:<28} {:>8.3} {:>7.2} {:>8.0}% {:>9.0} {:>10} {:>8}",
-                        p / 1e6,
-                        gbps(p, len),
-                        t.forwarder_cpu * 100.0,
-                        t.forwarder_ns,
-                        format!("{:.2}-{:.2}", lo / 1e6, hi / 1e6),
-                        match (f, ratio) {
-                            (through::Forwarder::MockVpp, Some(r)) => format!("{r:.3}"),
-                            _ => "-".into(),
-                        }
-                    );
-                }
-                Err(e) => println!("{len:>6} B  {what:<28} failed: {e}"),
+            let ok: Vec<&through::Through> =
+                pairs.iter().filter_map(|p| p[i].as_ref().ok()).collect();
+            for e in pairs.iter().filter_map(|p| p[i].as_ref().err()) {
+                println!("{len:>6} B  {what:<28} a run failed: {e}");
             }
+            if ok.is_empty() {
+                continue;
+            }
+            let rates: Vec<f64> = ok.iter().map(|t| median(&t.rates)).collect();
+            let (p, lo, hi) = spread(&rates);
+            let cpu = median(&ok.iter().map(|t| t.forwarder_cpu).collect::<Vec<_>>());
+            let ns = median(&ok.iter().map(|t| t.forwarder_ns).collect::<Vec<_>>());
+            println!(
+                "{len:>6} B  {what:<28} {:>8.3} {:>7.2} {:>8.0}% {:>9.0} {:>12}",
+                p / 1e6,
+                gbps(p, len),
+                cpu * 100.0,
+                ns,
+                format!("{:.2}-{:.2}", lo / 1e6, hi / 1e6),
+            );
+        }
+        let ratio = (!ratios.is_empty()).then(|| spread(&ratios));
+        match ratio {
+            Some((m, lo, hi)) => println!(
+                "{len:>6} B  mock-vpp / testpmd: median {m:.3} over {} pairs, spread \
+                 {lo:.3}-{hi:.3} ({})",
+                ratios.len(),
+                ratios
+                    .iter()
+                    .map(|r| format!("{r:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            None => println!("{len:>6} B  mock-vpp / testpmd: no complete pair"),
         }
         let row = |r: &Result<through::Through, String>| match r {
             Ok(t) => json!({
@@ -266,9 +305,14 @@ fn like_for_like() -> Value {
         };
         out.push(json!({
             "frame_bytes": len,
-            "mock_vpp": row(&runs[0].1),
-            "testpmd_io": row(&runs[1].1),
-            "ratio_mock_to_testpmd": ratio,
+            "pairs": pairs.iter().map(|[m, t]| json!({
+                "mock_vpp": row(m),
+                "testpmd_io": row(t),
+                "ratio_mock_to_testpmd": pps(m).zip(pps(t)).map(|(m, t)| m / t),
+            })).collect::<Vec<_>>(),
+            "ratio_mock_to_testpmd": ratio.map(|(m, lo, hi)| json!({
+                "median": m, "min": lo, "max": hi, "pairs": ratios.len(),
+            })),
         }));
     }
     Value::Array(out)
@@ -277,7 +321,7 @@ fn like_for_like() -> Value {
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this too, without it.
     if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("a benchmark (about 35 s): cargo bench -p mock-vpp --bench bridge");
+        eprintln!("a benchmark (about 5 min): cargo bench -p mock-vpp --bench bridge");
         return;
     }
     let (cpus, cpu_model) = machine();

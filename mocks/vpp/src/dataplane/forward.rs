@@ -70,7 +70,7 @@ pub fn input_burst(
         Some((bd, 0)) if i.admin_up && !is_access(i) => bd,
         _ => {
             for f in burst.iter() {
-                let made = input_at(vpp, sw, f.to_vec(), pings, now);
+                let made = input_at(vpp, sw, f.into_owned(), pings, now);
                 out.extend(made.into_iter().map(|(p, f)| (p, Payload::Made(f))));
             }
             return;
@@ -80,13 +80,15 @@ pub fn input_burst(
     let (mut packets, mut bytes, mut drops) = (0, 0, 0);
     let bridge = vpp.bridges.get(&bd);
     let mut last_src = None;
-    for (n, f) in burst.iter().enumerate() {
+    for n in 0..burst.len() {
+        // The addresses from the frame's head: a frame left in its ring is not read here.
+        let f = burst.frame(n);
         if f.len() < 14 {
             drops += 1;
             continue;
         }
-        let src = frame::src(f).expect("checked length");
-        let dst = frame::dst(f).expect("checked length");
+        let src = frame::src(f.head()).expect("checked length");
+        let dst = frame::dst(f.head()).expect("checked length");
         packets += 1;
         bytes += f.len() as u64;
         let Some(bridge) = bridge else {
@@ -132,14 +134,14 @@ fn leave(vpp: &mut Vpp, burst: &Burst, out: &mut Egress, start: usize) {
         };
         if let Payload::Received { frame, .. } = out[k].1 {
             if is_access(i) {
-                let Some(untagged) = access_egress(i, burst.get(frame)) else {
+                let Some(untagged) = access_egress(i, &burst.get(frame)) else {
                     continue;
                 };
                 out[k].1 = Payload::Made(untagged);
             }
         }
         let len = match &out[k].1 {
-            Payload::Received { frame, .. } => burst.get(*frame).len(),
+            Payload::Received { frame, .. } => burst.frame(*frame).len(),
             Payload::Made(f) => f.len(),
         };
         if !leaves(i, len) {

@@ -1,10 +1,11 @@
 //! The data-plane thread's traffic: taking bursts from ports that have frames (polling
 //! the busy ones, sleeping on interrupts otherwise) and sending what forwarding decided,
-//! one burst per egress port.
+//! one burst per egress port. Received frames stay in their ingress ring until sent, so a
+//! forwarded frame is copied once, from the ingress ring's buffer into the egress ring's.
 
 use std::time::Instant;
 
-use memif::Burst;
+use memif::{Burst, Frame};
 
 use super::forward::{Egress, Payload};
 use super::{Worker, BURST, SPIN};
@@ -80,7 +81,9 @@ impl Worker {
             if polled && !conn.rx_pending(q) {
                 continue;
             }
-            if let Err(e) = conn.recv_burst(q, &mut frames, BURST) {
+            // Frames stay in the peer's ring until sent (one copy, ring to ring); their
+            // slots go back in `send_out`.
+            if let Err(e) = conn.recv_burst_in_place(q, &mut frames, BURST) {
                 tracing::debug!("rx on {sw}: {e}");
             }
         }
@@ -103,7 +106,7 @@ impl Worker {
             let Some(conn) = self.connection(sw) else {
                 continue;
             };
-            let frames = run.iter().map(|(_, p)| bytes(p, &inbound));
+            let frames = run.iter().map(|(_, p)| frame(p, &inbound));
             let sent = conn.send_burst(0, frames).unwrap_or_else(|e| {
                 tracing::debug!("tx on {sw}: {e}");
                 0
@@ -112,13 +115,20 @@ impl Worker {
                 // As VPP's tx-error: the peer's ring was full.
                 let unsent: usize = run[sent..]
                     .iter()
-                    .map(|(_, p)| bytes(p, &inbound).len())
+                    .map(|(_, p)| frame(p, &inbound).len())
                     .sum();
                 let frames = (run.len() - sent) as u64;
                 self.unsent.push((sw, frames, unsent as u64));
             }
         }
-        for (_, mut frames) in inbound.drain(..) {
+        for (sw, mut frames) in inbound.drain(..) {
+            if let Some(conn) = self.connection(sw) {
+                for q in 0..conn.num_rx_queues() {
+                    if let Err(e) = conn.release(q) {
+                        tracing::debug!("rx release on {sw}: {e}");
+                    }
+                }
+            }
             frames.clear();
             self.spare.push(frames);
         }
@@ -126,10 +136,11 @@ impl Worker {
     }
 }
 
-/// A frame to send, from this round's bursts or made for it.
-fn bytes<'a>(p: &'a Payload, inbound: &'a [(u32, Burst)]) -> &'a [u8] {
+/// A frame to send, from this round's bursts (in the ingress ring or copied) or made
+/// for it.
+fn frame<'a>(p: &'a Payload, inbound: &'a [(u32, Burst)]) -> Frame<'a> {
     match p {
-        Payload::Received { burst, frame } => inbound[*burst].1.get(*frame),
-        Payload::Made(f) => f,
+        Payload::Received { burst, frame } => inbound[*burst].1.frame(*frame),
+        Payload::Made(f) => Frame::Bytes(f),
     }
 }
