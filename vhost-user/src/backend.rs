@@ -14,6 +14,9 @@ use vhost::vhost_user::{BackendReqHandler, Error as VuError, Listener};
 use crate::device::Device;
 use crate::error::{Error, Result};
 
+/// Longest wait for the rest of a message once its first bytes came.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The socket role of the back end.
 pub enum Role {
     /// Listens on the path; one front end at a time.
@@ -65,6 +68,12 @@ impl Port {
         let l = Listener::new(path, true)?;
         l.set_nonblocking(true)?;
         Ok(Port::with_role(Role::Server(l)))
+    }
+
+    /// A server port on a socket already listening.
+    pub fn from_listener(l: Listener) -> Port {
+        let _ = l.set_nonblocking(true);
+        Port::with_role(Role::Server(l))
     }
 
     /// A client port: [`Port::connect`] reaches the front end at `path`.
@@ -154,6 +163,10 @@ impl Port {
     }
 
     fn attach(&mut self, s: UnixStream) {
+        // A front end that stops in the middle of a message cannot hold the port: the
+        // read times out and the connection is dropped.
+        let _ = s.set_nonblocking(false);
+        let _ = s.set_read_timeout(Some(READ_TIMEOUT));
         let mut d = self.device.lock().expect("device");
         let stats = d.stats;
         *d = Device::new();

@@ -67,6 +67,18 @@ impl Vring {
     }
 }
 
+/// A ring as `show vhost-user` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueInfo {
+    pub size: u16,
+    pub next_avail: u16,
+    pub next_used: u16,
+    pub kick_fd: i32,
+    pub call_fd: i32,
+    pub enabled: bool,
+    pub started: bool,
+}
+
 /// A virtio-net device as the back end serves it to one front end.
 #[derive(Debug)]
 pub struct Device {
@@ -111,6 +123,30 @@ impl Device {
     /// The features both sides agreed on.
     pub fn features(&self) -> u64 {
         self.acked_features
+    }
+
+    /// The protocol features both sides agreed on.
+    pub fn protocol_features(&self) -> u64 {
+        self.acked_protocol
+    }
+
+    /// The memory regions mapped, as the front end described them.
+    pub fn regions(&self) -> &[crate::memory::Span] {
+        self.memory.as_ref().map(|m| m.spans()).unwrap_or(&[])
+    }
+
+    /// A ring's state, for display.
+    pub fn queue_info(&self, queue: usize) -> QueueInfo {
+        let v = &self.vrings[queue];
+        QueueInfo {
+            size: v.queue.size(),
+            next_avail: v.queue.next_avail(),
+            next_used: v.queue.next_used(),
+            kick_fd: v.kick.as_ref().map_or(-1, |f| f.as_raw_fd()),
+            call_fd: v.call.as_ref().map_or(-1, |f| f.as_raw_fd()),
+            enabled: v.enabled,
+            started: v.started,
+        }
     }
 
     /// Why traffic stopped, if it did because of the front end.

@@ -31,9 +31,10 @@ mod frontend;
 mod memory;
 
 pub use backend::{Port, Served};
-pub use device::{Device, RX, TX};
+pub use device::{Device, QueueInfo, RX, TX};
 pub use error::{Error, Result};
 pub use frontend::{Frontend, BUF_SIZE};
+pub use memory::Span;
 
 /// The device conforms to virtio 1.0 (12-byte net header, little-endian rings).
 pub const VIRTIO_F_VERSION_1: u32 = virtio_bindings::virtio_config::VIRTIO_F_VERSION_1;

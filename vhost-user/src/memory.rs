@@ -18,10 +18,11 @@ const MAX_REGION: u64 = 1 << 40;
 
 /// One region as the front end described it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Span {
-    guest: u64,
-    user: u64,
-    size: u64,
+pub struct Span {
+    pub guest: u64,
+    pub user: u64,
+    pub size: u64,
+    pub offset: u64,
 }
 
 /// The mapped memory table.
@@ -89,7 +90,12 @@ impl Memory {
                 (size + skew) as usize,
                 Some(FileOffset::new(file, offset - skew)),
             ));
-            spans.push(Span { guest, user, size });
+            spans.push(Span {
+                guest,
+                user,
+                size,
+                offset,
+            });
         }
         ranges.sort_by_key(|r| r.0);
         let regions = ranges
@@ -99,6 +105,11 @@ impl Memory {
             .map_err(|e| bad(format!("mmap: {e}")))?;
         let mem = GuestMemoryMmap::from_regions(regions).map_err(|e| bad(format!("{e}")))?;
         Ok(Memory { mem, spans })
+    }
+
+    /// The regions as the front end described them.
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
     }
 
     /// The guest address of a front-end address (ring addresses come as those).

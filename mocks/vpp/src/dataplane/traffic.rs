@@ -100,14 +100,18 @@ impl Worker {
         let mut inbound = std::mem::take(&mut self.inbound);
         for run in out.chunk_by(|a, b| a.0 == b.0) {
             let sw = run[0].0;
-            let Some(conn) = self.connection(sw) else {
-                continue;
-            };
             let frames = run.iter().map(|(_, p)| bytes(p, &inbound));
-            let sent = conn.send_burst(0, frames).unwrap_or_else(|e| {
-                tracing::debug!("tx on {sw}: {e}");
-                0
-            });
+            let sent = if let Some(v) = self.vhost.get(&sw) {
+                super::super::vhost::send(v, frames)
+            } else {
+                let Some(conn) = self.connection(sw) else {
+                    continue;
+                };
+                conn.send_burst(0, frames).unwrap_or_else(|e| {
+                    tracing::debug!("tx on {sw}: {e}");
+                    0
+                })
+            };
             if sent < run.len() {
                 // As VPP's tx-error: the peer's ring was full.
                 let unsent: usize = run[sent..]
