@@ -13,17 +13,18 @@ static REAL_OVS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn scenario_passes(
     #[values(
         "vpp-memif-ping",
+        "vpp-vhostuser-ping",
         "churn",
         "scale",
         "ovs-vhostuser",
         "ovs-vhostuser-real",
+        "ovs-vhostuser-ping",
         "mixed-engines"
     )]
     name: &str,
     #[values("netns", "docker")] backend: &str,
 ) {
-    let _serial = name
-        .ends_with("-real")
+    let _serial = (name.ends_with("-real") || name == "ovs-vhostuser-ping")
         .then(|| REAL_OVS.lock().unwrap_or_else(|e| e.into_inner()));
     let scenario = Scenario::all(&scenarios_dir())
         .unwrap()
@@ -50,10 +51,12 @@ fn every_shipped_scenario_is_covered() {
         .collect();
     let covered = [
         "vpp-memif-ping",
+        "vpp-vhostuser-ping",
         "churn",
         "scale",
         "ovs-vhostuser",
         "ovs-vhostuser-real",
+        "ovs-vhostuser-ping",
         "mixed-engines",
     ];
     for n in &names {
