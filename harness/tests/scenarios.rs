@@ -18,13 +18,13 @@ fn scenario_passes(
         "scale",
         "ovs-vhostuser",
         "ovs-vhostuser-real",
-        "ovs-vhostuser-ping",
         "mixed-engines"
     )]
     name: &str,
     #[values("netns", "docker")] backend: &str,
 ) {
-    let _serial = (name.ends_with("-real") || name == "ovs-vhostuser-ping")
+    let _serial = name
+        .ends_with("-real")
         .then(|| REAL_OVS.lock().unwrap_or_else(|e| e.into_inner()));
     let scenario = Scenario::all(&scenarios_dir())
         .unwrap()
@@ -56,7 +56,6 @@ fn every_shipped_scenario_is_covered() {
         "scale",
         "ovs-vhostuser",
         "ovs-vhostuser-real",
-        "ovs-vhostuser-ping",
         "mixed-engines",
     ];
     for n in &names {

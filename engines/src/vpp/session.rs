@@ -265,10 +265,7 @@ impl Session {
         let reply = self.call(Step::InterfaceCreate, &CliInband { cmd })?;
         check(Step::InterfaceCreate, "create virtio-user", reply.retval)?;
         self.find_vhost_user(path)?.ok_or_else(|| {
-            Error::Mismatch(format!(
-                "create virtio-user: {}",
-                reply.reply.trim_end()
-            ))
+            Error::Mismatch(format!("create virtio-user: {}", reply.reply.trim_end()))
         })
     }
 

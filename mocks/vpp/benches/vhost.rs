@@ -50,7 +50,9 @@ fn main() {
                 Ok(t) => {
                     let p = median(&t.rates);
                     let ratio = match (f, pmd) {
-                        (through::Forwarder::MockVpp, Some(q)) if q > 0.0 => format!("{:.3}", p / q),
+                        (through::Forwarder::MockVpp, Some(q)) if q > 0.0 => {
+                            format!("{:.3}", p / q)
+                        }
                         _ => "-".into(),
                     };
                     println!(

@@ -114,7 +114,8 @@ fn start_forwarder(
             Ok(Running::Mock(host, tids))
         }
         Forwarder::TestpmdIo => {
-            let vdev = |n: usize, s: &Path| format!("--vdev=net_vhost{n},iface={},queues=1", s.display());
+            let vdev =
+                |n: usize, s: &Path| format!("--vdev=net_vhost{n},iface={},queues=1", s.display());
             let cores = format!("--lcores=0@{FORWARDER_CPU},1@{FORWARDER_CPU}");
             let t = Testpmd::spawn_on(
                 binary,
