@@ -13,6 +13,7 @@ static REAL_OVS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn scenario_passes(
     #[values(
         "vpp-memif-ping",
+        "vpp-vhostuser-ping",
         "churn",
         "scale",
         "ovs-vhostuser",
@@ -52,6 +53,7 @@ fn every_shipped_scenario_is_covered() {
         .collect();
     let covered = [
         "vpp-memif-ping",
+        "vpp-vhostuser-ping",
         "churn",
         "scale",
         "ovs-vhostuser",

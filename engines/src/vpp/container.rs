@@ -41,7 +41,8 @@ pub(super) fn add(
             InterfaceSpec::VhostUser {
                 mode, socket_path, ..
             } => {
-                let sw = s.create_vhost_user(socket_path, *mode == VhostMode::Server, mac)?;
+                // The pod drives the host's vhost-user port: a virtio-user front end.
+                let sw = s.create_virtio_user(socket_path, *mode == VhostMode::Server, mac)?;
                 undo.push(Undo::VhostUser(sw));
                 sw
             }

@@ -256,6 +256,28 @@ impl Session {
         Ok(sw_if_index)
     }
 
+    /// A virtio-user interface (the driver side of vhost-user, as DPDK's
+    /// `net_virtio_user`) on `path`, listening when `is_server`: a pod's end of a
+    /// vhost-user attachment. VPP's API has no message for it; mock-vpp takes the CLI
+    /// command `create virtio-user`.
+    pub fn create_virtio_user(
+        &mut self,
+        path: &Path,
+        is_server: bool,
+        mac: MacAddress,
+    ) -> Result<u32> {
+        let role = if is_server { " server" } else { "" };
+        let cmd = format!(
+            "create virtio-user socket {}{role} hwaddr {mac}",
+            path.display()
+        );
+        let reply = self.call(Step::InterfaceCreate, &CliInband { cmd })?;
+        check(Step::InterfaceCreate, "create virtio-user", reply.retval)?;
+        self.find_vhost_user(path)?.ok_or_else(|| {
+            Error::Mismatch(format!("create virtio-user: {}", reply.reply.trim_end()))
+        })
+    }
+
     /// sw_if_index of the vhost-user interface on `path`, if any.
     pub fn find_vhost_user(&mut self, path: &Path) -> Result<Option<u32>> {
         let want = path.to_string_lossy();

@@ -7,6 +7,7 @@
 mod bridges;
 mod columns;
 mod interfaces;
+mod vhost;
 
 use std::fmt::Write;
 
@@ -61,6 +62,12 @@ fn dispatch(vpp: &mut Vpp, words: &[&str]) -> Result<String, String> {
         show::neighbors(vpp, rest).map_err(|e| refused("show ip neighbors", e))
     } else if starts(&["show", "bridge-domain"]) {
         bridges::show(vpp, &words[2..]).map_err(|e| refused("show bridge-domain", e))
+    } else if starts(&["show", "vhost-user"]) {
+        vhost::show(vpp, &words[2..]).map_err(|e| refused("show vhost-user", e))
+    } else if starts(&["create", "vhost-user"]) {
+        vhost::create(vpp, false, &words[2..]).map_err(|e| refused("create vhost-user", e))
+    } else if starts(&["create", "virtio-user"]) {
+        vhost::create(vpp, true, &words[2..]).map_err(|e| refused("create virtio-user", e))
     } else if starts(&["show"]) {
         Err(format!("show: unknown input `{}'", words[1..].join(" ")))
     } else {

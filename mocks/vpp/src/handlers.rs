@@ -367,6 +367,7 @@ fn vhost_params(
         mac: use_custom_mac.then_some(mac.0),
         tag: tag.as_str().to_string(),
         renumber: renumber.then_some(custom_dev_instance),
+        frontend: false,
     }
 }
 

@@ -8,6 +8,7 @@ mod forward;
 pub mod frame;
 mod ping;
 pub mod show;
+pub mod vhost;
 mod worker;
 
 pub use ping::ping;
@@ -88,6 +89,12 @@ enum Command {
     /// Admin state: a slave connects only while admin-up.
     Admin(u32, bool),
     Send(u32, Vec<u8>),
+    /// A vhost-user or virtio-user port (see [`vhost`]) to send to.
+    VhostAttach(u32, Arc<vhost::Shared>),
+    /// Frames a vhost-user or virtio-user port received.
+    VhostInput(u32, Vec<Vec<u8>>),
+    /// Its link went up or down.
+    VhostLink(u32, bool),
 }
 
 /// An echo reply as `ping` reports it: when it came, its TTL and IP length.
@@ -178,6 +185,18 @@ impl DataPlane {
 
     pub fn set_admin(&self, sw_if_index: u32, up: bool) {
         self.send_command(Command::Admin(sw_if_index, up));
+    }
+
+    pub(crate) fn vhost_attach(&self, sw: u32, shared: Arc<vhost::Shared>) {
+        self.send_command(Command::VhostAttach(sw, shared));
+    }
+
+    pub(crate) fn vhost_input(&self, sw: u32, frames: Vec<Vec<u8>>) {
+        self.send_command(Command::VhostInput(sw, frames));
+    }
+
+    pub(crate) fn vhost_link(&self, sw: u32, up: bool) {
+        self.send_command(Command::VhostLink(sw, up));
     }
 
     /// Sends a frame out of an interface (counted, and dropped when it is down).

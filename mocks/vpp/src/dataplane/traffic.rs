@@ -103,14 +103,20 @@ impl Worker {
         let mut inbound = std::mem::take(&mut self.inbound);
         for run in out.chunk_by(|a, b| a.0 == b.0) {
             let sw = run[0].0;
-            let Some(conn) = self.connection(sw) else {
-                continue;
+            let sent = if let Some(v) = self.vhost.get(&sw) {
+                // A vhost-user port copies from the frame's bytes (in-ring frames read out).
+                let owned: Vec<Vec<u8>> = run.iter().map(|(_, p)| frame(p, &inbound).to_vec()).collect();
+                super::super::vhost::send(v, owned.iter().map(Vec::as_slice))
+            } else {
+                let Some(conn) = self.connection(sw) else {
+                    continue;
+                };
+                let frames = run.iter().map(|(_, p)| frame(p, &inbound));
+                conn.send_burst(0, frames).unwrap_or_else(|e| {
+                    tracing::debug!("tx on {sw}: {e}");
+                    0
+                })
             };
-            let frames = run.iter().map(|(_, p)| frame(p, &inbound));
-            let sent = conn.send_burst(0, frames).unwrap_or_else(|e| {
-                tracing::debug!("tx on {sw}: {e}");
-                0
-            });
             if sent < run.len() {
                 // As VPP's tx-error: the peer's ring was full.
                 let unsent: usize = run[sent..]

@@ -20,6 +20,7 @@ use memif::{
 
 use super::epoll::{Epoll, Registered};
 use super::forward::{self, Egress, Payload};
+use super::vhost::Shared as VhostShared;
 use super::{Command, MemifSpec, Pings, SYSCALL_ERROR_4, VALUE_EXIST};
 use crate::model::{Device, Vpp};
 
@@ -142,6 +143,13 @@ pub(super) struct Worker {
     /// When a slave is due for a connection attempt (stale entries are skipped).
     retries: BinaryHeap<Reverse<(Instant, u32)>>,
     last_age_scan: Instant,
+    /// vhost-user and virtio-user ports by sw_if_index (their threads receive; frames
+    /// for them are written to their rings from here).
+    vhost: HashMap<u32, Arc<VhostShared>>,
+    /// Frames they received, for this round.
+    vhost_in: Frames,
+    /// Their link changes, for this round.
+    vhost_links: Vec<(u32, bool)>,
 }
 
 fn mode(m: u32) -> Mode {
@@ -198,6 +206,9 @@ impl Worker {
             unsent: Vec::new(),
             retries: BinaryHeap::new(),
             last_age_scan: Instant::now(),
+            vhost: HashMap::new(),
+            vhost_in: Vec::new(),
+            vhost_links: Vec::new(),
         })
     }
 
@@ -229,7 +240,11 @@ impl Worker {
                 std::thread::yield_now();
             }
             let age = self.last_age_scan.elapsed() >= AGE_SCAN;
-            let busy = !self.inbound.is_empty() || !outgoing.is_empty() || !self.unsent.is_empty();
+            let busy = !self.inbound.is_empty()
+                || !outgoing.is_empty()
+                || !self.unsent.is_empty()
+                || !self.vhost_in.is_empty()
+                || !self.vhost_links.is_empty();
             if age || !links.is_empty() || busy {
                 let mut vpp = self.lock(&model, &mut outgoing);
                 if age {
@@ -239,6 +254,11 @@ impl Worker {
                 for (sw, peer) in links {
                     link(&mut vpp, sw, peer);
                 }
+                for (sw, up) in self.vhost_links.drain(..) {
+                    if let Some(i) = vpp.interfaces.get_mut(&sw) {
+                        i.link_up = up;
+                    }
+                }
                 for (sw, frames, bytes) in self.unsent.drain(..) {
                     forward::unsent(&mut vpp, sw, frames, bytes);
                 }
@@ -247,6 +267,10 @@ impl Worker {
                     .map(|(sw, f)| (sw, Payload::Made(f)))
                     .collect();
                 let now = Instant::now();
+                for (sw, f) in self.vhost_in.drain(..) {
+                    let made = forward::input_at(&mut vpp, sw, f, &self.pings, now);
+                    out.extend(made.into_iter().map(|(p, f)| (p, Payload::Made(f))));
+                }
                 for (b, (sw, frames)) in self.inbound.iter().enumerate() {
                     forward::input_burst(&mut vpp, *sw, b, frames, &self.pings, now, &mut out);
                 }
@@ -348,6 +372,13 @@ impl Worker {
                     }
                 }
                 Command::Send(sw, f) => outgoing.push((sw, f)),
+                Command::VhostAttach(sw, shared) => {
+                    self.vhost.insert(sw, shared);
+                }
+                Command::VhostInput(sw, frames) => {
+                    self.vhost_in.extend(frames.into_iter().map(|f| (sw, f)));
+                }
+                Command::VhostLink(sw, up) => self.vhost_links.push((sw, up)),
             }
         }
     }
@@ -477,6 +508,7 @@ impl Worker {
     }
 
     fn remove(&mut self, sw: u32) {
+        self.vhost.remove(&sw);
         let Some(port) = self.ports.get_mut(sw as usize).and_then(Option::take) else {
             return;
         };

@@ -1,6 +1,11 @@
 //! vhost-user interfaces as VPP's vhost plugin (vhost_user.c, vhost_user_api.c) makes
-//! them: the control socket is real (a server listens on its path), no frontend is ever
-//! served, so the link stays down.
+//! them: a server listens on its path, a client connects to it; with a data plane each
+//! runs the back end of the protocol and carries frames (`dataplane::vhost`), the link
+//! up while a front end's rings run. Without one (model tests) the socket is only
+//! listened on.
+//!
+//! A pod's VPP may also attach as the driver: a virtio-user interface (`create
+//! virtio-user`, the front end of the same protocol, as DPDK's `net_virtio_user`).
 
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -8,6 +13,7 @@ use std::path::Path;
 use vpp_api::retval::*;
 
 use super::{Counters, Device, Interface, TagRewrite, Vpp};
+use crate::dataplane::vhost::{Role, VhostPort};
 
 #[derive(Debug)]
 pub struct VhostUser {
@@ -17,6 +23,10 @@ pub struct VhostUser {
     pub listener: Option<OwnedFd>,
     /// The device instance (a pool slot); the interface is named after it unless renumbered.
     pub instance: u32,
+    /// A virtio-user front end rather than a vhost-user back end.
+    pub frontend: bool,
+    /// The thread running the protocol and the rings (with a data plane).
+    pub port: Option<crate::dataplane::vhost::VhostPort>,
 }
 
 /// What `create_vhost_user_if(_v2)` asks for.
@@ -30,6 +40,8 @@ pub struct VhostParams {
     pub tag: String,
     /// `renumber`: show the interface as `VirtualEthernet0/0/<this>`.
     pub renumber: Option<u32>,
+    /// The driver side (virtio-user) instead of the device side.
+    pub frontend: bool,
 }
 
 impl Vpp {
@@ -46,7 +58,7 @@ impl Vpp {
         if let Some(i) = taken {
             return Err((IF_ALREADY_EXISTS, i.sw_if_index));
         }
-        let listener = if p.is_server {
+        let listener = if p.is_server && !p.frontend {
             let _ = std::fs::remove_file(&p.sock_filename);
             let fd = crate::sock::listen_stream(Path::new(&p.sock_filename))
                 .map_err(|_| (SYSCALL_ERROR_2, u32::MAX))?;
@@ -56,6 +68,32 @@ impl Vpp {
         };
         let instance = self.ids.vhost.get();
         let sw = self.ids.sw_if.get();
+        let path = std::path::PathBuf::from(&p.sock_filename);
+        let (listener, port) = match &self.dataplane {
+            Some(dp) => {
+                let role = if p.frontend {
+                    Role::Frontend {
+                        server: p.is_server,
+                        path,
+                    }
+                } else {
+                    Role::Backend { listener, path }
+                };
+                match VhostPort::spawn(sw, role, dp.clone()) {
+                    Ok(port) => (None, Some(port)),
+                    Err(_) => {
+                        self.ids.vhost.put(instance);
+                        self.ids.sw_if.put(sw);
+                        return Err((SYSCALL_ERROR_2, u32::MAX));
+                    }
+                }
+            }
+            None => (listener, None),
+        };
+        let name = match (p.frontend, p.renumber) {
+            (true, _) => format!("virtio-user{instance}"),
+            (false, n) => format!("VirtualEthernet0/0/{}", n.unwrap_or(instance)),
+        };
         let mac = match p.mac {
             Some(m) => m,
             None => self.random_mac(),
@@ -64,7 +102,7 @@ impl Vpp {
             sw,
             Interface {
                 sw_if_index: sw,
-                name: format!("VirtualEthernet0/0/{}", p.renumber.unwrap_or(instance)),
+                name,
                 mac,
                 admin_up: false,
                 link_up: false,
@@ -78,6 +116,8 @@ impl Vpp {
                     sock_filename: p.sock_filename,
                     listener,
                     instance,
+                    frontend: p.frontend,
+                    port,
                 }),
                 counters: Counters::default(),
             },
@@ -91,7 +131,10 @@ impl Vpp {
         let i = self.remove_interface(sw, "vhost-user")?;
         if let Device::VhostUser(v) = i.device {
             self.ids.vhost.put(v.instance);
-            if v.listener.is_some() {
+            let server = v.is_server;
+            // Stops the port's thread (and closes its sockets) before the file goes.
+            drop(v.port);
+            if server {
                 let _ = std::fs::remove_file(&v.sock_filename);
             }
         }
