@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bins;
 pub mod demo;
 pub mod images;
+pub mod mock_kube;
 pub mod mock_vpp;
 pub mod netns;
 pub mod ovs;
