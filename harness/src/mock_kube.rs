@@ -74,6 +74,7 @@ impl MockKube {
             .find_map(|l| l.trim().strip_prefix("server:"))
             .ok_or_else(|| Error::Check("kubeconfig has no server".into()))?
             .trim()
+            .trim_matches(['"', '\''])
             .trim_start_matches("https://")
             .to_string();
         let (host, port) = server
