@@ -18,7 +18,8 @@ pub struct MockKube {
     sa_dir: PathBuf,
 }
 
-pub const KUBECTL: &str = "/usr/bin/kubectl";
+/// The real kubectl (Debian kubernetes-client, or any on PATH).
+pub const KUBECTL: &str = "kubectl";
 
 impl MockKube {
     /// Starts mock-kube in `dir` (kubeconfig `dir/kubeconfig`, service account
