@@ -41,6 +41,8 @@ pub struct Event {
     pub resource: String,
     pub rv: u64,
     pub object: Value,
+    /// The object before a modification (watches with selectors need it).
+    pub old: Option<Value>,
 }
 
 type Key = (String, String);
@@ -188,6 +190,7 @@ impl Store {
         let mut inner = self.lock();
         let key = (ns.to_string(), name.to_string());
         let current = inner.objects.get(res).and_then(|m| m.get(&key)).cloned();
+        let before = current.clone();
         let (kind, object) = match (f(current.as_ref())?, current) {
             (Write::Keep, cur) => return Ok(cur),
             (Write::Delete, None) => return Ok(None),
@@ -222,6 +225,7 @@ impl Store {
             resource: res.to_string(),
             rv: inner.rv,
             object: object.clone(),
+            old: before.filter(|_| kind == EventType::Modified),
         };
         inner.log.push_back(ev.clone());
         if inner.log.len() > LOG_LEN {
@@ -238,7 +242,7 @@ impl Store {
         let inner = self.lock();
         let rx = self.events.subscribe();
         let oldest = inner.log.front().map_or(inner.rv + 1, |e| e.rv);
-        let replay = if since + 1 < oldest && since < inner.rv {
+        let replay = if since.saturating_add(1) < oldest && since < inner.rv {
             None
         } else {
             Some(inner.log.iter().filter(|e| e.rv > since).cloned().collect())
@@ -274,6 +278,11 @@ mod tests {
         let (_, replay) = s.subscribe(0);
         let kinds: Vec<_> = replay.unwrap().iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EventType::Added, EventType::Deleted]);
+        assert_eq!(
+            s.subscribe(u64::MAX).1.unwrap().len(),
+            0,
+            "a future version replays nothing"
+        );
         assert!(s.get("/pods", "default", "a").is_none());
     }
 
