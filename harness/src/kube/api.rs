@@ -177,20 +177,27 @@ impl Kubectl {
     }
 
     /// Writes `pod`'s metadata and status back with a full-object PUT of `pods/status`
-    /// (the object's resourceVersion guards it). `Ok(false)` on a 409 Conflict.
+    /// (the object's resourceVersion guards it), sent as is (`replace --raw`: a plain
+    /// `replace` would also rewrite kubectl's last-applied annotation, which Multus never
+    /// does). `Ok(false)` on a 409 Conflict.
     pub fn replace_status(&self, pod: &Value) -> Result<bool> {
-        let body = serde_json::to_string(pod).expect("json");
-        let out = self.run(
-            &["replace", "--subresource=status", "--validate=false", "-f", "-"],
-            Some(&body),
-        )?;
+        let meta = &pod["metadata"];
+        let uri = format!(
+            "/api/v1/namespaces/{}/pods/{}/status",
+            meta["namespace"].as_str().unwrap_or("default"),
+            meta["name"].as_str().unwrap_or("")
+        );
+        let mut body = tempfile::NamedTempFile::new_in(&self.cache_dir.parent().unwrap_or(&self.cache_dir))?;
+        body.write_all(&serde_json::to_vec(pod).expect("json"))?;
+        let file = body.path().to_str().unwrap_or("").to_string();
+        let out = self.run(&["replace", "--raw", &uri, "-f", &file], None)?;
         if out.success {
             Ok(true)
         } else if out.stderr.contains("Conflict") || out.stderr.contains("has been modified") {
             Ok(false)
         } else {
             Err(Error::Command(
-                "kubectl replace --subresource=status".into(),
+                format!("kubectl replace --raw {uri}"),
                 out.stderr.trim().to_string(),
             ))
         }
