@@ -8,6 +8,7 @@ pub mod bins;
 pub mod demo;
 pub mod images;
 pub mod kube;
+pub mod mock_kube;
 pub mod mock_vpp;
 pub mod netns;
 pub mod ovs;

@@ -37,6 +37,11 @@ pub struct PluginCall {
     pub netns: String,
     pub if_name: String,
     pub args: String,
+    /// Extra environment (e.g. KUBERNETES_SERVICE_HOST).
+    pub env: Vec<(String, String)>,
+    /// A program and arguments to run the plugin through (e.g. `unshare -m sh -c ...`);
+    /// the plugin's path is appended.
+    pub wrapper: Vec<String>,
 }
 
 impl PluginCall {
@@ -54,12 +59,23 @@ impl PluginCall {
             netns: netns.into(),
             if_name: if_name.into(),
             args: String::new(),
+            env: Vec::new(),
+            wrapper: Vec::new(),
         }
     }
 
     pub fn run(&self, command: &str, stdin: &Value) -> Result<Outcome> {
-        let mut child = Command::new(&self.plugin)
+        let mut cmd = match self.wrapper.split_first() {
+            None => Command::new(&self.plugin),
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(&self.plugin);
+                c
+            }
+        };
+        let mut child = cmd
             .env_clear()
+            .envs(self.env.iter().cloned())
             .env("CNI_COMMAND", command)
             .env("CNI_CONTAINERID", &self.container_id)
             .env("CNI_NETNS", &self.netns)
