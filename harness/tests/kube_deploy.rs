@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use harness::kube::api::{Kubectl, MockKube};
+use harness::kube::api::Kubectl;
+use harness::mock_kube::MockKube;
 
 fn deploy_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
@@ -12,11 +13,13 @@ fn deploy_dir() -> std::path::PathBuf {
 #[test]
 fn deploy_manifests_apply_and_show() {
     let t = tempfile::tempdir().unwrap();
-    let mock = MockKube::start(&t.path().join("kube")).unwrap();
+    let dir = t.path().join("kube");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mock = MockKube::start(&dir, &[]).unwrap();
     let kubectl = Kubectl::new(mock.kubeconfig(), "admin", &t.path().join("cache"));
-    let dir = deploy_dir();
+    let deploy = deploy_dir();
     let examples = dir.join("examples");
-    for d in [&dir, &examples] {
+    for d in [&deploy, &examples] {
         let out = kubectl
             .ok(&["apply", "-f", d.to_str().unwrap()], None)
             .unwrap();
@@ -62,7 +65,7 @@ fn deploy_manifests_apply_and_show() {
     }
     // Applying again changes nothing.
     let again = kubectl
-        .ok(&["apply", "-f", dir.to_str().unwrap()], None)
+        .ok(&["apply", "-f", deploy.to_str().unwrap()], None)
         .unwrap();
     assert!(!again.contains("created"), "{again}");
 }

@@ -1,72 +1,13 @@
-//! The API side of a Kubernetes run: a mock-kube process owned by the harness, and the
-//! real `kubectl` talking to it with one of mock-kube's users (`admin`, `multus`, ...).
+//! The real `kubectl` talking to mock-kube (see [`crate::mock_kube`]) as one of its users
+//! (`admin`, `multus`, ...).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::{bins, Error, Result};
-
-/// A mock-kube server, stopped on drop.
-pub struct MockKube {
-    child: Child,
-    kubeconfig: PathBuf,
-}
-
-impl MockKube {
-    /// Starts mock-kube on a free loopback port and waits for its kubeconfig (written once
-    /// it accepts connections).
-    pub fn start(dir: &Path) -> Result<MockKube> {
-        let bin = bins::binary("mock-kube", "mock-kube")?;
-        std::fs::create_dir_all(dir)?;
-        let kubeconfig = dir.join("admin.kubeconfig");
-        let child = Command::new(&bin)
-            .args(["--listen", "127.0.0.1:0", "--kubeconfig"])
-            .arg(&kubeconfig)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("mock-kube.log"))?)
-            .spawn()
-            .map_err(|e| Error::Spawn("mock-kube".into(), e))?;
-        let mut mock = MockKube { child, kubeconfig };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !mock.kubeconfig.exists() {
-            if let Some(status) = mock.child.try_wait().ok().flatten() {
-                let log = std::fs::read_to_string(dir.join("mock-kube.log")).unwrap_or_default();
-                return Err(Error::Exited("mock-kube".into(), format!("{status}: {log}")));
-            }
-            if Instant::now() > deadline {
-                return Err(Error::Timeout("mock-kube to listen".into()));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(mock)
-    }
-
-    /// The kubeconfig mock-kube wrote (current context `admin`).
-    pub fn kubeconfig(&self) -> &Path {
-        &self.kubeconfig
-    }
-}
-
-impl Drop for MockKube {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.child.try_wait().ok().flatten().is_none() {
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
+use crate::{Error, Result};
 
 /// `kubectl` with one kubeconfig and context; its discovery cache stays in the run's
 /// directory.

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::api::{Kubectl, MockKube};
+use super::api::Kubectl;
+use crate::mock_kube::MockKube;
 use super::multus;
 use super::node::Node;
 use crate::backend::{self, Backend};
@@ -115,20 +116,16 @@ impl KubeRun<'_> {
     /// mock-kube, the host vswitch, the plugin installed, the NADs applied.
     fn start(&mut self, run_id: &str) -> Option<MockKube> {
         let kube_dir = self.root.join("kube");
+        std::fs::create_dir_all(&kube_dir).ok()?;
         let mock = self
             .report
-            .step("start mock-kube", || MockKube::start(&kube_dir))?;
+            .step("start mock-kube", || MockKube::start(&kube_dir, &[]))?;
         let admin = Kubectl::new(mock.kubeconfig(), "admin", &kube_dir.join("cache"));
         let plugin_kc = self.plugin_kubeconfig();
-        self.report.step(
-            "kubeconfig for the plugin (Multus' identity)",
-            || {
-                std::fs::copy(mock.kubeconfig(), &plugin_kc)?;
-                Kubectl::new(&plugin_kc, "admin", &kube_dir.join("cache"))
-                    .ok(&["config", "use-context", "multus"], None)
-                    .map(drop)
-            },
-        )?;
+        self.report
+            .step("kubeconfig for the plugin (Multus' identity)", || {
+                mock.kubeconfig_as("multus", &plugin_kc)
+            })?;
         let api_socket = self.root.join("run/vpp/api.sock");
         let ovs_dir = self.root.join("ovs");
         std::fs::create_dir_all(api_socket.parent()?).ok()?;
