@@ -32,7 +32,10 @@ fn id(n: usize) -> String {
 
 impl Bed {
     fn new(kube_args: &[&str]) -> Bed {
-        assert!(Path::new(KUBECTL).exists(), "kubectl missing: run ci/install-deps.sh");
+        assert!(
+            Path::new(KUBECTL).exists(),
+            "kubectl missing: run ci/install-deps.sh"
+        );
         let root = tempfile::tempdir().unwrap();
         let dirs = DemoDirs::under(root.path());
         std::fs::create_dir_all(dirs.api_socket.parent().unwrap()).unwrap();
@@ -174,7 +177,10 @@ fn add_uses_the_hostpath_shared_dir_annotates_the_pod_and_writes_device_info() {
     let result = ok(call.run("ADD", &conf).unwrap(), "ADD");
     let socket = dir.join(format!("memif-{}-net1.sock", &cid[..12]));
     assert_eq!(result["interfaces"][0]["socketPath"], json!(socket));
-    assert!(socket.exists(), "mock-vpp listens on the socket in the hostPath");
+    assert!(
+        socket.exists(),
+        "mock-vpp listens on the socket in the hostPath"
+    );
     assert!(bed
         .vpp_state()
         .memif_sockets
@@ -190,10 +196,19 @@ fn add_uses_the_hostpath_shared_dir_annotates_the_pod_and_writes_device_info() {
     for key in ["containerId", "ifName", "name", "config", "ipResult"] {
         assert!(e.get(key).is_some(), "entry lacks {key}: {e}");
     }
-    assert_eq!((e["containerId"].as_str(), e["ifName"].as_str()), (Some(cid.as_str()), Some("net1")));
+    assert_eq!(
+        (e["containerId"].as_str(), e["ifName"].as_str()),
+        (Some(cid.as_str()), Some("net1"))
+    );
     assert_eq!(e["config"]["memif"]["role"], "slave");
-    assert_eq!(e["config"]["memif"]["socketfile"], json!(format!("memif-{}-net1.sock", &cid[..12])));
-    assert_eq!(a["k8s.v1.cni.cncf.io/networks"], "memif-network", "other annotations kept");
+    assert_eq!(
+        e["config"]["memif"]["socketfile"],
+        json!(format!("memif-{}-net1.sock", &cid[..12]))
+    );
+    assert_eq!(
+        a["k8s.v1.cni.cncf.io/networks"], "memif-network",
+        "other annotations kept"
+    );
 
     let info: Value = serde_json::from_slice(&std::fs::read(&devinfo).unwrap()).unwrap();
     assert_eq!(
@@ -208,7 +223,10 @@ fn add_uses_the_hostpath_shared_dir_annotates_the_pod_and_writes_device_info() {
 
     ok(call.run("DEL", &conf).unwrap(), "DEL");
     let a = bed.annotations("p1");
-    assert!(a.get(CONFIG_DATA).is_none() && a.get(MAPPED_DIR).is_none(), "{a}");
+    assert!(
+        a.get(CONFIG_DATA).is_none() && a.get(MAPPED_DIR).is_none(),
+        "{a}"
+    );
     assert!(!devinfo.exists());
     bed.assert_clean(&[&dir]);
     ok(call.run("DEL", &conf).unwrap(), "DEL again");
@@ -228,13 +246,22 @@ fn emptydir_shared_dir_too_long_for_a_socket_gets_a_bind_mounted_short_dir() {
     let conf = bed.conf(false);
     let call = bed.call(&cid, "net1", &pod);
     let name = format!("memif-{}-net1.sock", &cid[..12]);
-    assert!(long.join(&name).as_os_str().len() > 107, "the test needs a long path");
+    assert!(
+        long.join(&name).as_os_str().len() > 107,
+        "the test needs a long path"
+    );
 
     let result = ok(call.run("ADD", &conf).unwrap(), "ADD");
     let short = bed.path(&format!("vs/{uid}"));
-    assert_eq!(result["interfaces"][0]["socketPath"], json!(short.join(&name)));
+    assert_eq!(
+        result["interfaces"][0]["socketPath"],
+        json!(short.join(&name))
+    );
     assert!(is_mounted(&short));
-    assert!(long.join(&name).exists(), "the socket shows in the pod's emptyDir");
+    assert!(
+        long.join(&name).exists(),
+        "the socket shows in the pod's emptyDir"
+    );
     assert_eq!(bed.entries("p2").len(), 1);
 
     ok(call.run("DEL", &conf).unwrap(), "DEL");
@@ -364,10 +391,17 @@ fn forbidden_reading_gives_a_clear_error_and_leaves_nothing() {
         .kube
         .kubeconfig_as("nobody", &bed.path("nobody.kubeconfig"))
         .unwrap());
-    let err = failed(bed.call(&id(6), "net1", &pod).run("ADD", &conf).unwrap(), "ADD");
+    let err = failed(
+        bed.call(&id(6), "net1", &pod).run("ADD", &conf).unwrap(),
+        "ADD",
+    );
     assert_eq!(err["code"], 102);
     let msg = err["msg"].as_str().unwrap();
-    assert!(msg.contains("refused to get pod default/p6") && msg.contains("RBAC get and update on pods"), "{msg}");
+    assert!(
+        msg.contains("refused to get pod default/p6")
+            && msg.contains("RBAC get and update on pods"),
+        "{msg}"
+    );
     bed.assert_clean(&[&dir]);
 }
 
@@ -379,9 +413,18 @@ fn a_failed_annotation_write_undoes_the_add() {
     let mut conf = bed.conf(true);
     let devinfo = bed.device_info_file(&cid, "net1");
     conf["runtimeConfig"] = json!({"CNIDeviceInfoFile": devinfo});
-    let err = failed(bed.call(&cid, "net1", &pod).run("ADD", &conf).unwrap(), "ADD");
+    let err = failed(
+        bed.call(&cid, "net1", &pod).run("ADD", &conf).unwrap(),
+        "ADD",
+    );
     assert_eq!(err["code"], 102);
-    assert!(err["msg"].as_str().unwrap().contains("refused to update pod default/p7"), "{err}");
+    assert!(
+        err["msg"]
+            .as_str()
+            .unwrap()
+            .contains("refused to update pod default/p7"),
+        "{err}"
+    );
     assert!(bed.entries("p7").is_empty());
     assert!(!devinfo.exists());
     bed.assert_clean(&[&dir]);
@@ -398,23 +441,52 @@ fn an_unreachable_server_and_a_missing_pod_give_clear_errors() {
     let text = std::fs::read_to_string(&bed.kubeconfig).unwrap();
     let (_, kport) = bed.kube.address().unwrap();
     let away = bed.path("away.kubeconfig");
-    std::fs::write(&away, text.replace(&format!(":{kport}"), &format!(":{port}"))).unwrap();
+    std::fs::write(
+        &away,
+        text.replace(&format!(":{kport}"), &format!(":{port}")),
+    )
+    .unwrap();
     let mut conf = bed.conf(true);
     conf["kubeconfig"] = json!(away);
-    let err = failed(bed.call(&id(8), "net1", &pod).run("ADD", &conf).unwrap(), "ADD");
+    let err = failed(
+        bed.call(&id(8), "net1", &pod).run("ADD", &conf).unwrap(),
+        "ADD",
+    );
     assert_eq!(err["code"], 11);
-    assert!(err["msg"].as_str().unwrap().contains("unreachable"), "{err}");
+    assert!(
+        err["msg"].as_str().unwrap().contains("unreachable"),
+        "{err}"
+    );
 
     let mut ghost = pod.clone();
     ghost["metadata"]["name"] = json!("nope");
-    let err = failed(bed.call(&id(9), "net1", &ghost).run("ADD", &bed.conf(true)).unwrap(), "ADD");
+    let err = failed(
+        bed.call(&id(9), "net1", &ghost)
+            .run("ADD", &bed.conf(true))
+            .unwrap(),
+        "ADD",
+    );
     assert_eq!(err["code"], 102);
-    assert_eq!(err["msg"], "pod default/nope not found in the Kubernetes API");
+    assert_eq!(
+        err["msg"],
+        "pod default/nope not found in the Kubernetes API"
+    );
 
     let mut replaced = pod.clone();
     replaced["metadata"]["uid"] = json!("00000000-0000-0000-0000-000000000000");
-    let err = failed(bed.call(&id(9), "net1", &replaced).run("ADD", &bed.conf(true)).unwrap(), "ADD");
-    assert!(err["msg"].as_str().unwrap().contains("the pod was replaced"), "{err}");
+    let err = failed(
+        bed.call(&id(9), "net1", &replaced)
+            .run("ADD", &bed.conf(true))
+            .unwrap(),
+        "ADD",
+    );
+    assert!(
+        err["msg"]
+            .as_str()
+            .unwrap()
+            .contains("the pod was replaced"),
+        "{err}"
+    );
     bed.assert_clean(&[&dir]);
 }
 
@@ -440,12 +512,10 @@ fn usrsp_app_builds_the_memif_from_the_downward_api_file() {
     let annotations = bed.annotations("p9");
     let file = bed.path("podinfo/annotations");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(
-        &file,
-        downward::render(annotations.as_object().unwrap()),
-    )
-    .unwrap();
-    assert!(std::fs::read_to_string(&file).unwrap().contains("userspace/configuration-data=\"[{\\\"containerId\\\""));
+    std::fs::write(&file, downward::render(annotations.as_object().unwrap())).unwrap();
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("userspace/configuration-data=\"[{\\\"containerId\\\""));
 
     let pod_vpp_socket = bed.path("podvpp/api.sock");
     std::fs::create_dir_all(pod_vpp_socket.parent().unwrap()).unwrap();
@@ -460,11 +530,18 @@ fn usrsp_app_builds_the_memif_from_the_downward_api_file() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "usrsp-app: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "usrsp-app: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
     let s = VppState::read(&pod_vpp_socket).unwrap();
     assert_eq!(s.memifs.len(), 2, "{s:?}");
-    assert!(s.memifs.iter().all(|m| m.role == 1), "the pod's ends are slaves: {s:?}");
+    assert!(
+        s.memifs.iter().all(|m| m.role == 1),
+        "the pod's ends are slaves: {s:?}"
+    );
     drop(pod_vpp);
 
     // A key that is missing is a clear error.
@@ -475,9 +552,13 @@ fn usrsp_app_builds_the_memif_from_the_downward_api_file() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("\"userspace/configuration-data\" missing from pod annotation"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("\"userspace/configuration-data\" missing from pod annotation"));
 
     for ifn in ["net1", "net2"] {
-        ok(bed.call(&id(30), ifn, &pod).run("DEL", &conf).unwrap(), "DEL");
+        ok(
+            bed.call(&id(30), ifn, &pod).run("DEL", &conf).unwrap(),
+            "DEL",
+        );
     }
 }
