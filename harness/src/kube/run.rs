@@ -72,9 +72,8 @@ pub fn run(scenario: &Scenario, opts: &Options, run_id: &str) -> Result<Report> 
                 break;
             }
             let name = node.pods[0].name.clone();
-            let errors = node.teardown(0);
             run.report
-                .step(&format!("remove pod {name}"), || first(errors));
+                .step(&format!("remove pod {name}"), || first(node.teardown(0)));
         }
     }
     run.host = None;
