@@ -13,7 +13,7 @@ command -v cargo-fuzz >/dev/null 2>&1 ||
 export RUSTC_BOOTSTRAP=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for target in netconf vpp_message ovsdb_server memif_control; do
+for target in netconf vpp_message ovsdb_server memif_control kube_api; do
     mkdir -p "$work/$target"
     cp harness/fuzz/corpus/"$target"/* "$work/$target/"
     echo "fuzzing $target for ${SECONDS_PER_TARGET}s" >&2

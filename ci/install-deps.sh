@@ -8,6 +8,8 @@
 #   - openvswitch-switch, openvswitch-switch-dpdk: real ovsdb-server, ovs-vswitchd (DPDK build,
 #     for vhost-user ports) and ovs-vsctl, for the OVS engine and mock-ovsdb tests
 #   - vpp-papi (PyPI): VPP's official Python client, proves mock-vpp wire-compatible
+#   - kubernetes (PyPI): the official Kubernetes Python client, and kubectl (Debian
+#     kubernetes-client, only when no kubectl is on the machine): prove mock-kube
 #   - cargo-fuzz (crates.io): runs the fuzz targets in harness/fuzz
 #   - the x86_64-unknown-linux-musl standard library (rustup): the statically linked
 #     binaries (the pod image's, and the plugin as the bench execs it)
@@ -30,6 +32,19 @@ PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c 'import vpp_papi' 2>/dev/null; then
     echo "ci/install-deps.sh: pip install vpp-papi" >&2
     "$PYTHON" -m pip install -q vpp-papi
+fi
+
+if ! "$PYTHON" -c 'import kubernetes' 2>/dev/null; then
+    echo "ci/install-deps.sh: pip install kubernetes" >&2
+    "$PYTHON" -m pip install -q kubernetes
+fi
+
+if ! command -v kubectl >/dev/null 2>&1; then
+    echo "ci/install-deps.sh: installing kubernetes-client (kubectl)" >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
 fi
 
 # cargo-fuzz (crates.io): the coverage-guided fuzz targets in harness/fuzz (ci/fuzz.sh).

@@ -11,7 +11,7 @@ if command -v docker >/dev/null 2>&1; then
         [ -n "$c" ] && left+=("container $c")
     done < <(docker ps -aq --filter label=userspace-cni.harness.run 2>/dev/null)
 fi
-for p in mock-vpp mock-ovsdb dpdk-testpmd; do
+for p in mock-vpp mock-ovsdb mock-kube dpdk-testpmd; do
     pids=$(pgrep -x "$p" 2>/dev/null | tr '\n' ' ')
     [ -n "$pids" ] && left+=("process $p ($pids)")
 done

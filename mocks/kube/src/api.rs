@@ -63,10 +63,12 @@ pub struct Api {
     pub faults: Faults,
     /// `gitVersion` served by `/version`.
     pub version: &'static str,
+    /// The CA certificate (PEM), published in each namespace's `kube-root-ca.crt`.
+    pub ca_pem: String,
 }
 
 /// The Kubernetes version whose behaviour the server follows.
-pub const VERSION: &str = "v1.34.1";
+pub const VERSION: &str = "v1.33.5";
 
 impl Api {
     pub fn new(store: Store, tokens: Tokens, faults: Faults) -> Api {
@@ -75,6 +77,7 @@ impl Api {
             tokens,
             faults,
             version: VERSION,
+            ca_pem: String::new(),
         }
     }
 
@@ -91,6 +94,29 @@ impl Api {
                 };
                 let _ = verbs::create(self, &t, &body, false);
             }
+        }
+    }
+
+    /// What a cluster's controllers put in every new namespace: the `default`
+    /// ServiceAccount and the `kube-root-ca.crt` ConfigMap.
+    pub fn populate_namespace(&self, ns: &str) {
+        let objects = [
+            ("serviceaccounts", json!({"metadata": {"name": "default"}})),
+            (
+                "configmaps",
+                json!({"metadata": {"name": "kube-root-ca.crt",
+                                    "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                       "data": {"ca.crt": self.ca_pem}}),
+            ),
+        ];
+        for (plural, body) in objects {
+            let t = Target {
+                res: crate::resources::Resource::find("", "v1", plural).expect("served"),
+                namespace: Some(ns.to_string()),
+                name: None,
+                subresource: None,
+            };
+            let _ = verbs::create(self, &t, &body, false);
         }
     }
 
@@ -113,6 +139,9 @@ impl Api {
             return Err(ApiError::unauthorized());
         }
         let q = query(&req.query);
+        if route == Route::NotFound {
+            return Err(ApiError::path_not_found());
+        }
         if !matches!(req.method.as_str(), "GET" | "HEAD") && !matches!(route, Route::Resource(_)) {
             return Err(ApiError::new(
                 405,
@@ -151,6 +180,22 @@ impl Api {
         t: &Target,
         user: &str,
     ) -> Result<Reply, ApiError> {
+        if t.res.is_review() {
+            if req.method != "POST" || t.name.is_some() {
+                return Err(ApiError::method_not_allowed(
+                    &req.method.to_lowercase(),
+                    t.res,
+                ));
+            }
+            let ct = req.content_type.as_deref().unwrap_or("");
+            let body = if ct.starts_with(crate::protobuf::MEDIA_TYPE) {
+                crate::protobuf::decode_review(&req.body)
+                    .ok_or_else(|| ApiError::bad_request("cannot decode the protobuf body"))?
+            } else {
+                json_body(req)?
+            };
+            return crate::review::answer(t.res, &body, user).map(|b| Reply::ok(201, b));
+        }
         let watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
         let verb = match (req.method.as_str(), t.name.is_some()) {
             ("GET" | "HEAD", true) if watch => "watch",

@@ -38,7 +38,13 @@ impl Tokens {
 
     /// The user an `Authorization` header value authenticates, if any.
     pub fn authenticate(&self, header: Option<&str>) -> Option<&str> {
-        let token = header?.strip_prefix("Bearer ")?.trim();
+        // The scheme is case-insensitive (the Python client's in-cluster loader sends
+        // `bearer`).
+        let (scheme, token) = header?.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let token = token.trim();
         self.0
             .iter()
             .find(|(_, t)| t == token)
@@ -87,6 +93,9 @@ mod tests {
         let h = format!("Bearer {}", t.token("plugin").unwrap());
         assert_eq!(t.authenticate(Some(&h)), Some("plugin"));
         assert_eq!(t.authenticate(Some("Bearer nope")), None);
+        let lower = format!("bearer {}", t.token("admin").unwrap());
+        assert_eq!(t.authenticate(Some(&lower)), Some("admin"));
+        assert_eq!(t.authenticate(Some("Basic x")), None);
         assert_eq!(t.authenticate(None), None);
     }
 }

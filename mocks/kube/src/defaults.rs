@@ -155,6 +155,58 @@ pub fn apply(res: &Resource, obj: &mut Value) {
     }
 }
 
+/// What the ServiceAccount admission plugin adds to a new pod: the projected
+/// `kube-api-access-*` volume (token, cluster CA, namespace) mounted in every container,
+/// unless `automountServiceAccountToken` is false.
+pub fn admit(res: &Resource, obj: &mut Value) {
+    if !(res.group.is_empty() && res.plural == "pods") {
+        return;
+    }
+    let spec = &mut obj["spec"];
+    if spec["automountServiceAccountToken"] == json!(false) {
+        return;
+    }
+    const MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+    let mounted = |c: &Value| {
+        c["volumeMounts"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|v| v["mountPath"] == MOUNT))
+    };
+    if spec["containers"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(mounted))
+    {
+        return;
+    }
+    let name = format!("kube-api-access-{}", crate::meta::random_suffix());
+    for key in ["containers", "initContainers"] {
+        if let Some(Value::Array(cs)) = spec.get_mut(key) {
+            for c in cs.iter_mut().filter(|c| c.is_object()) {
+                let m = c
+                    .as_object_mut()
+                    .expect("object")
+                    .entry("volumeMounts")
+                    .or_insert_with(|| json!([]));
+                if let Value::Array(m) = m {
+                    m.push(json!({"name": name, "readOnly": true, "mountPath": MOUNT}));
+                }
+            }
+        }
+    }
+    let Some(s) = spec.as_object_mut() else {
+        return;
+    };
+    let vols = s.entry("volumes").or_insert_with(|| json!([]));
+    if let Value::Array(v) = vols {
+        v.push(json!({"name": name, "projected": {"sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace",
+                "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}
+        ], "defaultMode": 420}}));
+    }
+}
+
 /// The status a new object starts with (None: the kind has no status or keeps the
 /// client's).
 pub fn initial_status(res: &Resource, obj: &Value) -> Option<Value> {

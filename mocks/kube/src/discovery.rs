@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::api::Reply;
-use crate::resources::{self, of_group, Resource, VERBS};
+use crate::resources::{self, of_group, Resource};
 use crate::status::ApiError;
 
 pub fn version(git: &str) -> Value {
@@ -79,7 +79,7 @@ fn aggregated_resource(r: &Resource) -> Value {
         "responseKind": kind,
         "scope": scope(r),
         "singularResource": r.singular,
-        "verbs": VERBS,
+        "verbs": r.verbs,
     });
     if !r.short_names.is_empty() {
         v["shortNames"] = json!(r.short_names);
@@ -167,7 +167,7 @@ pub fn resources(group: &str, version: &str) -> Result<Value, ApiError> {
             "singularName": r.singular,
             "namespaced": r.namespaced,
             "kind": r.kind,
-            "verbs": VERBS,
+            "verbs": r.verbs,
         });
         if !r.short_names.is_empty() {
             v["shortNames"] = json!(r.short_names);

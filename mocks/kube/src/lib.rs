@@ -18,6 +18,7 @@
 //!   validation and update rules; [`selector`]: label and field selectors.
 //! - [`discovery`], [`openapi`], [`table`]: what kubectl asks for besides objects.
 //! - [`tls`], [`kubeconfig`], [`server`]: certificates, client configuration, transport.
+//! - [`review`]: `kubectl auth can-i` and `whoami`.
 //! - [`faults`]: misbehaviour on request, for testing clients.
 //!
 //! Not simulated: scheduling, kubelet (pods stay `Pending` unless a client writes their
@@ -34,8 +35,10 @@ pub mod kubeconfig;
 pub mod meta;
 pub mod openapi;
 pub mod patch;
+pub mod protobuf;
 pub mod request;
 pub mod resources;
+pub mod review;
 pub mod selector;
 pub mod server;
 pub mod status;
@@ -142,11 +145,9 @@ pub async fn start(opts: Options) -> Result<Running, String> {
     }
     let certs = tls::certs(ca_key.as_deref(), &sans)?;
     store.set_extra(json!({"tokens": tokens, "caKey": certs.ca_key_pem}));
-    let api = Arc::new(Api::new(
-        store,
-        tokens,
-        faults::Faults::new(opts.faults.clone()),
-    ));
+    let mut api = Api::new(store, tokens, faults::Faults::new(opts.faults.clone()));
+    api.ca_pem = certs.ca_pem.clone();
+    let api = Arc::new(api);
     api.bootstrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(certs.config.clone());
     let mut tasks = vec![tokio::spawn(server::accept_loop(

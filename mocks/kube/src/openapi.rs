@@ -32,7 +32,11 @@ fn hash(version: &str, gv: &str) -> String {
 pub fn root(version: &str) -> Value {
     let mut paths = Map::new();
     let mut groups = vec![""];
-    groups.extend(resources::groups());
+    groups.extend(
+        resources::groups()
+            .into_iter()
+            .filter(|g| of_group(g, "v1").iter().any(|r| !r.is_review())),
+    );
     for g in groups {
         let p = gv_path(g);
         let url = format!("/openapi/v3/{p}?hash={}", hash(version, &p));
@@ -59,7 +63,10 @@ pub fn document(gv: &str, version: &str) -> Result<Value, ApiError> {
         ["apis", g, "v1"] => g,
         _ => return Err(ApiError::path_not_found()),
     };
-    let list = of_group(group, "v1");
+    let list: Vec<&Resource> = of_group(group, "v1")
+        .into_iter()
+        .filter(|r| !r.is_review())
+        .collect();
     if list.is_empty() {
         return Err(ApiError::path_not_found());
     }
@@ -100,12 +107,12 @@ mod tests {
 
     #[test]
     fn pod_patch_declares_field_validation() {
-        let root = root("v1.34.1");
+        let root = root("v1.33.5");
         let url = root["paths"]["api/v1"]["serverRelativeURL"]
             .as_str()
             .unwrap();
         assert!(url.starts_with("/openapi/v3/api/v1?hash="));
-        let doc = document("api/v1", "v1.34.1").unwrap();
+        let doc = document("api/v1", "v1.33.5").unwrap();
         let patch = &doc["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"]["patch"];
         assert_eq!(patch["x-kubernetes-group-version-kind"]["kind"], "Pod");
         assert!(patch["parameters"]

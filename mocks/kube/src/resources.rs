@@ -21,6 +21,7 @@ pub struct Resource {
     pub custom: bool,
     /// Keeps `metadata.generation` (bumped on spec changes).
     pub generation: bool,
+    pub verbs: &'static [&'static str],
 }
 
 pub const VERBS: &[&str] = &[
@@ -34,8 +35,11 @@ pub const VERBS: &[&str] = &[
     "watch",
 ];
 
+/// The verbs of review kinds, which are only ever created.
+pub const CREATE_ONLY: &[&str] = &["create"];
+
 macro_rules! res {
-    ($g:expr, $v:expr, $p:expr, $s:expr, $k:expr, $ns:expr, $short:expr, $cat:expr, $st:expr, $cr:expr, $gen:expr) => {
+    ($g:expr, $v:expr, $p:expr, $s:expr, $k:expr, $ns:expr, $short:expr, $cat:expr, $st:expr, $cr:expr, $gen:expr, $verbs:expr) => {
         Resource {
             group: $g,
             version: $v,
@@ -48,116 +52,25 @@ macro_rules! res {
             status: $st,
             custom: $cr,
             generation: $gen,
+            verbs: $verbs,
         }
     };
 }
 
-/// Every served resource.
+/// Every served resource: group, version, plural, singular, kind, namespaced, short names,
+/// categories, status subresource, custom resource, generation, verbs.
+#[rustfmt::skip]
 pub static RESOURCES: &[Resource] = &[
-    res!(
-        "",
-        "v1",
-        "namespaces",
-        "namespace",
-        "Namespace",
-        false,
-        &["ns"],
-        &[],
-        true,
-        false,
-        false
-    ),
-    res!(
-        "",
-        "v1",
-        "pods",
-        "pod",
-        "Pod",
-        true,
-        &["po"],
-        &["all"],
-        true,
-        false,
-        true
-    ),
-    res!(
-        "",
-        "v1",
-        "serviceaccounts",
-        "serviceaccount",
-        "ServiceAccount",
-        true,
-        &["sa"],
-        &[],
-        false,
-        false,
-        false
-    ),
-    res!(
-        "",
-        "v1",
-        "configmaps",
-        "configmap",
-        "ConfigMap",
-        true,
-        &["cm"],
-        &[],
-        false,
-        false,
-        false
-    ),
-    res!(
-        "apps",
-        "v1",
-        "daemonsets",
-        "daemonset",
-        "DaemonSet",
-        true,
-        &["ds"],
-        &["all"],
-        true,
-        false,
-        true
-    ),
-    res!(
-        "rbac.authorization.k8s.io",
-        "v1",
-        "clusterroles",
-        "clusterrole",
-        "ClusterRole",
-        false,
-        &[],
-        &[],
-        false,
-        false,
-        false
-    ),
-    res!(
-        "rbac.authorization.k8s.io",
-        "v1",
-        "clusterrolebindings",
-        "clusterrolebinding",
-        "ClusterRoleBinding",
-        false,
-        &[],
-        &[],
-        false,
-        false,
-        false
-    ),
-    res!(
-        "k8s.cni.cncf.io",
-        "v1",
-        "network-attachment-definitions",
-        "network-attachment-definition",
-        "NetworkAttachmentDefinition",
-        true,
-        &["net-attach-def"],
-        &[],
-        false,
-        true,
-        true
-    ),
+    res!("", "v1", "namespaces", "namespace", "Namespace", false, &["ns"], &[], true, false, false, VERBS),
+    res!("", "v1", "pods", "pod", "Pod", true, &["po"], &["all"], true, false, true, VERBS),
+    res!("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, &["sa"], &[], false, false, false, VERBS),
+    res!("", "v1", "configmaps", "configmap", "ConfigMap", true, &["cm"], &[], false, false, false, VERBS),
+    res!("apps", "v1", "daemonsets", "daemonset", "DaemonSet", true, &["ds"], &["all"], true, false, true, VERBS),
+    res!("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", false, &[], &[], false, false, false, VERBS),
+    res!("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false, &[], &[], false, false, false, VERBS),
+    res!("k8s.cni.cncf.io", "v1", "network-attachment-definitions", "network-attachment-definition", "NetworkAttachmentDefinition", true, &["net-attach-def"], &[], false, true, true, VERBS),
+    res!("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview", "SelfSubjectAccessReview", false, &[], &[], false, false, false, CREATE_ONLY),
+    res!("authentication.k8s.io", "v1", "selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview", false, &[], &[], false, false, false, CREATE_ONLY),
 ];
 
 impl Resource {
@@ -183,6 +96,11 @@ impl Resource {
             "" => self.version.to_string(),
             g => format!("{g}/{}", self.version),
         }
+    }
+
+    /// Answered, not stored (`SelfSubjectAccessReview`, `SelfSubjectReview`).
+    pub fn is_review(&self) -> bool {
+        self.verbs == CREATE_ONLY
     }
 
     /// The store's key for this resource.

@@ -111,16 +111,22 @@ impl ApiError {
         verb: &str,
         ns: Option<&str>,
     ) -> ApiError {
-        let what = if name.is_empty() {
-            format!("{res} is forbidden")
+        // The object is named by group/resource (no subresource), the rule by resource.
+        let base = res.split('/').next().unwrap_or(res);
+        let qualified = if group.is_empty() {
+            base.to_string()
         } else {
-            format!("{res} \"{name}\" is forbidden")
+            format!("{base}.{group}")
+        };
+        let what = if name.is_empty() {
+            format!("{qualified} is forbidden")
+        } else {
+            format!("{qualified} \"{name}\" is forbidden")
         };
         let scope = match ns {
             Some(ns) => format!("in the namespace \"{ns}\""),
             None => "at the cluster scope".into(),
         };
-        let base = res.split('/').next().unwrap_or(res);
         let mut d = json!({"name": name, "kind": base});
         if !group.is_empty() {
             d["group"] = json!(group);

@@ -41,6 +41,8 @@ pub struct Event {
     pub resource: String,
     pub rv: u64,
     pub object: Value,
+    /// The object before a modification (watches with selectors need it).
+    pub old: Option<Value>,
 }
 
 type Key = (String, String);
@@ -188,6 +190,7 @@ impl Store {
         let mut inner = self.lock();
         let key = (ns.to_string(), name.to_string());
         let current = inner.objects.get(res).and_then(|m| m.get(&key)).cloned();
+        let before = current.clone();
         let (kind, object) = match (f(current.as_ref())?, current) {
             (Write::Keep, cur) => return Ok(cur),
             (Write::Delete, None) => return Ok(None),
@@ -222,6 +225,7 @@ impl Store {
             resource: res.to_string(),
             rv: inner.rv,
             object: object.clone(),
+            old: before.filter(|_| kind == EventType::Modified),
         };
         inner.log.push_back(ev.clone());
         if inner.log.len() > LOG_LEN {

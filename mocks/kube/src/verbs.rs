@@ -232,6 +232,7 @@ pub fn create(api: &Api, t: &Target, body: &Value, dry_run: bool) -> Result<Valu
         m.insert("generation".into(), json!(1));
     }
     defaults::apply(res, &mut obj);
+    defaults::admit(res, &mut obj);
     if let Some(st) = defaults::initial_status(res, &obj) {
         obj["status"] = st;
     }
@@ -248,6 +249,9 @@ pub fn create(api: &Api, t: &Target, body: &Value, dry_run: bool) -> Result<Valu
         Some(_) => Err(ApiError::already_exists(res, &name)),
         None => Ok(Write::Put(obj)),
     })?;
+    if res.group.is_empty() && res.plural == "namespaces" {
+        api.populate_namespace(&name);
+    }
     stored.ok_or_else(|| ApiError::internal("object vanished"))
 }
 

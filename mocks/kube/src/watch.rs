@@ -2,7 +2,9 @@
 //! resourceVersion (or with `0`) the stream starts with the current objects as ADDED
 //! events; with one, it replays the logged events after it (410 Expired in an ERROR event
 //! when the log no longer reaches back that far). Table watches (`kubectl get -w`) get one
-//! single-row Table per event, column definitions in the first one only.
+//! single-row Table per event, column definitions in the first one only. With a selector,
+//! an object modified into it is ADDED and one modified out of it is DELETED, as the real
+//! server's watch cache reports them.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -16,7 +18,7 @@ use crate::api::Api;
 use crate::request::Target;
 use crate::resources::Resource;
 use crate::status::ApiError;
-use crate::store::Event;
+use crate::store::{Event, EventType};
 use crate::table;
 use crate::verbs::Selection;
 
@@ -44,6 +46,23 @@ impl std::fmt::Debug for Selection {
         f.debug_struct("Selection")
             .field("namespace", &self.namespace)
             .finish()
+    }
+}
+
+/// How a watch with selection `sel` sees event `e`, if at all: the event type and the
+/// object it carries (leaving the selection, the previous content at the new version).
+fn seen_as(sel: &Selection, e: &Event) -> Option<(&'static str, Value)> {
+    let now = sel.matches(&e.object);
+    match (e.kind, e.old.as_ref().filter(|o| sel.matches(o))) {
+        (EventType::Modified, None) if now && e.old.is_some() => Some(("ADDED", e.object.clone())),
+        (EventType::Modified, Some(old)) if !now => {
+            let mut old = old.clone();
+            crate::meta::metadata_mut(&mut old)
+                .insert("resourceVersion".into(), json!(e.rv.to_string()));
+            Some(("DELETED", old))
+        }
+        (kind, _) if now => Some((kind.as_str(), e.object.clone())),
+        _ => None,
     }
 }
 
@@ -106,16 +125,13 @@ pub fn plan(
                 }
                 Some(events) => {
                     let mut last = since;
-                    for e in events
-                        .iter()
-                        .filter(|e| e.resource == key && sel.matches(&e.object))
-                    {
-                        first.push(event_line(
-                            e.kind.as_str(),
-                            render(t.res, table, &e.object, e.rv, n == 0),
-                        ));
-                        n += 1;
-                        last = e.rv;
+                    for e in events.iter().filter(|e| e.resource == key) {
+                        if let Some((kind, o)) = seen_as(&sel, e) {
+                            let obj = render(t.res, table, &o, e.rv, n == 0);
+                            first.push(event_line(kind, obj));
+                            n += 1;
+                            last = e.rv;
+                        }
                     }
                     let covered = events.last().map_or(last, |e| e.rv);
                     (Some(rx), covered)
@@ -166,16 +182,16 @@ impl WatchPlan {
                         }
                         Ok(Ok(ev)) => ev,
                     };
-                    if ev.rv <= p.covered
-                        || ev.resource != p.res.key()
-                        || !p.sel.matches(&ev.object)
-                    {
+                    if ev.rv <= p.covered || ev.resource != p.res.key() {
                         continue;
                     }
+                    let Some((kind, o)) = seen_as(&p.sel, &ev) else {
+                        continue;
+                    };
                     let first = !p.sent;
                     p.sent = true;
-                    let obj = render(p.res, p.table, &ev.object, ev.rv, first);
-                    queue.push_back(line(&event_line(ev.kind.as_str(), obj)));
+                    let obj = render(p.res, p.table, &o, ev.rv, first);
+                    queue.push_back(line(&event_line(kind, obj)));
                 }
             },
         )

@@ -281,3 +281,123 @@ fn files_for_clients() {
     let c = Client::new(s.addr, &ca, Some(&token));
     assert_eq!(c.get(&format!("{PODS}/x")).code, 404);
 }
+
+#[test]
+fn finalizers_dry_run_and_delete_collection() {
+    let (_s, c) = server();
+    let mut p = pod("f1");
+    p["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    assert_eq!(c.post(PODS, &p).code, 201);
+    let r = c.delete(&format!("{PODS}/f1"));
+    assert_eq!(r.code, 200);
+    assert!(
+        r.json()["metadata"]["deletionTimestamp"].is_string(),
+        "finalizers hold the deletion"
+    );
+    let held = c.get(&format!("{PODS}/f1"));
+    assert_eq!(held.code, 200);
+    let r = c.patch(
+        &format!("{PODS}/f1"),
+        "application/merge-patch+json",
+        &json!({"metadata": {"finalizers": null}}),
+    );
+    assert_eq!(r.code, 200);
+    assert_eq!(
+        c.get(&format!("{PODS}/f1")).code,
+        404,
+        "removing the last finalizer deletes"
+    );
+
+    let r = c.post(&format!("{PODS}?dryRun=All"), &pod("dry"));
+    assert_eq!(r.code, 201);
+    assert_eq!(
+        c.get(&format!("{PODS}/dry")).code,
+        404,
+        "a dry run stores nothing"
+    );
+
+    for n in ["d1", "d2", "keep"] {
+        let mut p = pod(n);
+        if n == "keep" {
+            p["metadata"]["labels"] = json!({"app": "db"});
+        }
+        assert_eq!(c.post(PODS, &p).code, 201);
+    }
+    let r = c.delete(&format!("{PODS}?labelSelector=app%3Dweb"));
+    assert_eq!(r.code, 200);
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 2);
+    let left = c.get(PODS).json();
+    let names: Vec<&str> = left["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["keep"]);
+}
+
+#[test]
+fn watches_replay_from_a_resource_version() {
+    let (_s, c) = server();
+    let created = c.post(PODS, &pod("w1")).json();
+    let from = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.patch(
+        &format!("{PODS}/w1"),
+        "application/merge-patch+json",
+        &json!({"metadata": {"labels": {"x": "1"}}}),
+    );
+    c.delete(&format!("{PODS}/w1"));
+    // timeoutSeconds=1 ends the stream after the replayed events.
+    let r = c.get(&format!(
+        "{PODS}?watch=true&resourceVersion={from}&timeoutSeconds=1"
+    ));
+    assert_eq!(r.code, 200);
+    let events: Vec<Value> = String::from_utf8(r.body)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["MODIFIED", "DELETED"]);
+    assert_eq!(events[1]["object"]["kind"], "Pod");
+    let r = c.get(&format!(
+        "{PODS}?watch=true&fieldSelector=metadata.name%3Dnone&timeoutSeconds=1"
+    ));
+    assert_eq!((r.code, r.body.len()), (200, 0));
+}
+
+#[test]
+fn selector_watches_see_objects_enter_and_leave() {
+    let (_s, c) = server();
+    let from = c.post(PODS, &pod("s1")).json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for app in ["db", "web"] {
+        c.patch(
+            &format!("{PODS}/s1"),
+            "application/merge-patch+json",
+            &json!({"metadata": {"labels": {"app": app}}}),
+        );
+    }
+    let r = c.get(&format!(
+        "{PODS}?watch=true&labelSelector=app%3Dweb&resourceVersion={from}&timeoutSeconds=1"
+    ));
+    let events: Vec<Value> = String::from_utf8(r.body)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["DELETED", "ADDED"]);
+    // Leaving the selection, the object as it was (at the new resourceVersion).
+    assert_eq!(events[0]["object"]["metadata"]["labels"]["app"], "web");
+    assert_eq!(events[1]["object"]["metadata"]["labels"]["app"], "web");
+    assert_ne!(
+        events[0]["object"]["metadata"]["resourceVersion"],
+        json!(from)
+    );
+}

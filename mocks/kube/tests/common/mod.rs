@@ -75,7 +75,29 @@ impl Client {
         body: &[u8],
         accept: &str,
     ) -> Resp {
+        let raw = self.raw(
+            method,
+            path,
+            ct,
+            body,
+            accept,
+            std::time::Duration::from_secs(60),
+        );
+        parse(&raw)
+    }
+
+    /// The raw answer (empty when the server closed or did not answer within `timeout`).
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        ct: Option<&str>,
+        body: &[u8],
+        accept: &str,
+        timeout: std::time::Duration,
+    ) -> Vec<u8> {
         let tcp = TcpStream::connect(self.addr).unwrap();
+        tcp.set_read_timeout(Some(timeout)).unwrap();
         let name = rustls::pki_types::ServerName::try_from("kubernetes.default.svc").unwrap();
         let conn = rustls::ClientConnection::new(self.config.clone(), name).unwrap();
         let mut s = rustls::StreamOwned::new(conn, tcp);
@@ -94,7 +116,7 @@ impl Client {
         s.write_all(body).unwrap();
         let mut raw = Vec::new();
         let _ = s.read_to_end(&mut raw);
-        parse(&raw)
+        raw
     }
 
     pub fn get(&self, path: &str) -> Resp {
@@ -174,3 +196,5 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+pub mod bed;
