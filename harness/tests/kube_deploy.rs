@@ -18,7 +18,7 @@ fn deploy_manifests_apply_and_show() {
     let mock = MockKube::start(&dir, &[]).unwrap();
     let kubectl = Kubectl::new(mock.kubeconfig(), "admin", &t.path().join("cache"));
     let deploy = deploy_dir();
-    let examples = dir.join("examples");
+    let examples = deploy.join("examples");
     for d in [&deploy, &examples] {
         let out = kubectl
             .ok(&["apply", "-f", d.to_str().unwrap()], None)

@@ -248,8 +248,9 @@ impl Node {
                 }
             }
         }
-        self.write_status(p)?;
-        self.refresh(p)
+        // Like kubelet, the node projects the new annotations only at the pod's next
+        // sync (see `updates`), not right after the ADD.
+        self.write_status(p)
     }
 
     fn add_one(&self, p: &NodePod, selection: Selection, index: usize) -> Result<Attachment> {
@@ -384,16 +385,20 @@ impl Node {
         )))
     }
 
-    /// kubelet's sync of the pod's downward-API volumes from the API object.
-    pub fn refresh(&self, p: &NodePod) -> Result<()> {
+    /// What kubelet's next sync writes into the pod's downward-API volumes, from the API
+    /// object: (volume directory, files). Apply with [`downward::write_atomic`].
+    pub fn updates(&self, p: &NodePod) -> Result<Vec<(PathBuf, BTreeMap<String, String>)>> {
         if p.downward.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let pod = self
             .admin
             .pod(&p.namespace, &p.name)?
             .ok_or_else(|| Error::Check(format!("pod {} vanished", p.name)))?;
-        render(&p.downward, &pod)
+        p.downward
+            .iter()
+            .map(|v| Ok((v.dir.clone(), files(v, &pod)?)))
+            .collect()
     }
 
     /// The pod deleted as a graceful delete goes: Multus DEL of every network in reverse,
@@ -453,33 +458,38 @@ impl Node {
 /// Renders every downward-API volume of a pod from its API object.
 fn render(volumes: &[DownwardVolume], pod: &Value) -> Result<()> {
     for v in volumes {
-        let mut files = BTreeMap::new();
-        for (path, field) in &v.items {
-            let map_of = |key: &str| -> BTreeMap<String, String> {
-                pod["metadata"][key]
-                    .as_object()
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            let content = match field.as_str() {
-                "metadata.annotations" => downward::format_map(&map_of("annotations")),
-                "metadata.labels" => downward::format_map(&map_of("labels")),
-                "metadata.name" => s(&pod["metadata"]["name"]),
-                "metadata.namespace" => s(&pod["metadata"]["namespace"]),
-                "metadata.uid" => s(&pod["metadata"]["uid"]),
-                other => {
-                    return Err(Error::Check(format!(
-                        "downward API field {other} is not rendered by the harness"
-                    )))
-                }
-            };
-            files.insert(path.clone(), content);
-        }
-        downward::write_atomic(&v.dir, &files)?;
+        downward::write_atomic(&v.dir, &files(v, pod)?)?;
     }
     Ok(())
+}
+
+/// A downward-API volume's files for `pod`.
+fn files(v: &DownwardVolume, pod: &Value) -> Result<BTreeMap<String, String>> {
+    let map_of = |key: &str| -> BTreeMap<String, String> {
+        pod["metadata"][key]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut files = BTreeMap::new();
+    for (path, field) in &v.items {
+        let content = match field.as_str() {
+            "metadata.annotations" => downward::format_map(&map_of("annotations")),
+            "metadata.labels" => downward::format_map(&map_of("labels")),
+            "metadata.name" => s(&pod["metadata"]["name"]),
+            "metadata.namespace" => s(&pod["metadata"]["namespace"]),
+            "metadata.uid" => s(&pod["metadata"]["uid"]),
+            other => {
+                return Err(Error::Check(format!(
+                    "downward API field {other} is not rendered by the harness"
+                )))
+            }
+        };
+        files.insert(path.clone(), content);
+    }
+    Ok(files)
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::api::Kubectl;
-use super::multus;
 use super::node::Node;
+use super::{downward, multus};
 use crate::backend::{self, Backend};
 use crate::demo::leftovers;
 use crate::mock_kube::MockKube;
@@ -18,6 +18,9 @@ use crate::runner::{bridge_packets, expect_all, Options};
 use crate::scenario::{expand, Scenario, Step, VswitchKind};
 use crate::vpp_state::{self, VppState};
 use crate::{bins, Error, Result};
+
+/// How long after a command starts in a pod the node projects its new annotations.
+const KUBELET_LAG_MS: u64 = 300;
 
 enum Host {
     Vpp(#[allow(dead_code)] MockVpp),
@@ -387,12 +390,21 @@ impl KubeRun<'_> {
         let label = format!("{name}: {}", command.join(" "));
         let node = self.node.as_mut().expect("node");
         let i = node.pods.iter().position(|p| p.name == name).expect("pod");
-        // kubelet syncs the pod (and its downward-API files) before anything runs in it.
-        let refreshed = node.refresh(&node.pods[i]);
+        // kubelet's sync projects the pod's new annotations while the command already
+        // runs (the file lags the API, as on a node): readers must poll for them.
+        let updates = node.updates(&node.pods[i]);
         let pod = &mut node.pods[i].pod;
         let text = self.report.step(&label, || {
-            refreshed?;
-            let out = pod.exec(&argv?)?;
+            let sync = std::thread::spawn(move || -> Result<()> {
+                std::thread::sleep(std::time::Duration::from_millis(KUBELET_LAG_MS));
+                for (dir, files) in updates? {
+                    downward::write_atomic(&dir, &files)?;
+                }
+                Ok(())
+            });
+            let out = pod.exec(&argv?);
+            sync.join().expect("sync thread")?;
+            let out = out?;
             if !out.success {
                 return Err(Error::Check(format!("failed: {}", out.output.trim())));
             }
