@@ -13,9 +13,11 @@
 #   - cargo-fuzz (crates.io): runs the fuzz targets in harness/fuzz
 #   - the x86_64-unknown-linux-musl standard library (rustup): the statically linked
 #     binaries (the pod image's, and the plugin as the bench execs it)
+#   - musl-tools: musl-gcc, which compiles ring (the plugin's TLS crypto) for that target
+#     (.cargo/config.toml names it)
 set -euo pipefail
 
-apt_packages=(containernetworking-plugins golang-go golang-github-appc-cni-dev iproute2 dpdk dpdk-dev openvswitch-switch openvswitch-switch-dpdk)
+apt_packages=(containernetworking-plugins golang-go golang-github-appc-cni-dev iproute2 dpdk dpdk-dev openvswitch-switch openvswitch-switch-dpdk musl-tools)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

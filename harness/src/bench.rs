@@ -47,9 +47,23 @@ fn exec(
     cni_path: &str,
     stdin: &[u8],
 ) -> Result<(String, Sample, bool)> {
+    exec_args(plugin, command, id, netns, cni_path, stdin, "")
+}
+
+/// [`exec`] with `CNI_ARGS`.
+fn exec_args(
+    plugin: &Path,
+    command: &str,
+    id: &str,
+    netns: &str,
+    cni_path: &str,
+    stdin: &[u8],
+    args: &str,
+) -> Result<(String, Sample, bool)> {
     let start = Instant::now();
     let mut child = Command::new(plugin)
         .env_clear()
+        .env("CNI_ARGS", args)
         .env("CNI_COMMAND", command)
         .env("CNI_CONTAINERID", id)
         .env("CNI_NETNS", netns)
@@ -197,6 +211,13 @@ pub fn run(quick: bool, ovs_only: bool) -> Result<BenchReport> {
         let (adds, dels) = bed.pairs("e", n, &conf)?;
         rows.push(row(&format!("mock-vpp ADD, {label}"), &adds));
         rows.push(row(&format!("mock-vpp DEL, {label}"), &dels));
+        if !ipam {
+            // The same ADD and DEL in Kubernetes mode, next to file mode.
+            match kube_rows(&bed, &conf, n) {
+                Ok(mut r) => rows.append(&mut r),
+                Err(e) => notes.push(format!("Kubernetes-mode rows skipped: {e}")),
+            }
+        }
     }
     // What static linking saves: the same with the default (dynamically linked) build.
     let dynamic = Bed::new(&bins::binary("userspace-cni", "userspace")?)?;
@@ -274,6 +295,60 @@ pub fn run(quick: bool, ovs_only: bool) -> Result<BenchReport> {
     }
     drop(beds);
     Ok(BenchReport { rows, notes })
+}
+
+/// ADD and DEL in Kubernetes mode: the pod read and annotated over TLS on mock-kube (the
+/// plugin's `plugin` identity, a hostPath `shared-dir`), on the bed's mock-vpp.
+fn kube_rows(bed: &Bed, file_conf: &[u8], n: usize) -> Result<Vec<Row>> {
+    let dir = tempfile::Builder::new()
+        .prefix("usrsp-bench-kube")
+        .tempdir()?;
+    let kube = crate::mock_kube::MockKube::start(dir.path(), &["--log-level", "error"])?;
+    let kubeconfig = kube.kubeconfig_as("plugin", &dir.path().join("plugin.kubeconfig"))?;
+    let shared = dir.path().join("shared");
+    std::fs::create_dir_all(&shared)?;
+    let pod = kube.create_pod(&json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "bench", "namespace": "default"},
+        "spec": {"volumes": [{"name": "shared-dir", "hostPath": {"path": shared}}],
+                 "containers": [{"name": "app", "image": "app",
+                     "volumeMounts": [{"name": "shared-dir", "mountPath": "/var/lib/cni/usrspcni"}]}]}
+    }))?;
+    let mut conf: Value = serde_json::from_slice(file_conf).expect("json");
+    conf["kubeconfig"] = json!(kubeconfig);
+    let conf = serde_json::to_vec(&conf).expect("json");
+    let uid = pod["metadata"]["uid"].as_str().unwrap_or_default();
+    let run = |command: &str, id: &str| -> Result<Sample> {
+        let args = format!(
+            "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=bench;K8S_POD_INFRA_CONTAINER_ID={id};K8S_POD_UID={uid}"
+        );
+        let (out, sample, ok) = exec_args(
+            &bed.plugin,
+            command,
+            id,
+            &bed.netns,
+            &bed.cni_path,
+            &conf,
+            &args,
+        )?;
+        if !ok {
+            return Err(Error::Check(format!("{command} {id}: {out}")));
+        }
+        Ok(sample)
+    };
+    let (mut adds, mut dels) = (Vec::new(), Vec::new());
+    for i in 0..n + 5 {
+        let id = format!("bk{i:08x}");
+        let (a, d) = (run("ADD", &id)?, run("DEL", &id)?);
+        if i >= 5 {
+            adds.push(a);
+            dels.push(d);
+        }
+    }
+    Ok(vec![
+        row("mock-kube ADD over TLS, no IPAM (Kubernetes mode)", &adds),
+        row("mock-kube DEL over TLS, no IPAM (Kubernetes mode)", &dels),
+    ])
 }
 
 /// How long ovs-vswitchd is left alone, untimed, after a port's socket file is gone.

@@ -18,7 +18,8 @@ pub struct MockKube {
     sa_dir: PathBuf,
 }
 
-pub const KUBECTL: &str = "/usr/bin/kubectl";
+/// The real kubectl (Debian kubernetes-client, or any on PATH).
+pub const KUBECTL: &str = "kubectl";
 
 impl MockKube {
     /// Starts mock-kube in `dir` (kubeconfig `dir/kubeconfig`, service account
@@ -74,6 +75,7 @@ impl MockKube {
             .find_map(|l| l.trim().strip_prefix("server:"))
             .ok_or_else(|| Error::Check("kubeconfig has no server".into()))?
             .trim()
+            .trim_matches(['"', '\''])
             .trim_start_matches("https://")
             .to_string();
         let (host, port) = server

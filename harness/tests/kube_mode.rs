@@ -32,10 +32,8 @@ fn id(n: usize) -> String {
 
 impl Bed {
     fn new(kube_args: &[&str]) -> Bed {
-        assert!(
-            Path::new(KUBECTL).exists(),
-            "kubectl missing: run ci/install-deps.sh"
-        );
+        let kubectl = std::process::Command::new(KUBECTL).arg("help").output();
+        assert!(kubectl.is_ok(), "kubectl missing: run ci/install-deps.sh");
         let root = tempfile::tempdir().unwrap();
         let dirs = DemoDirs::under(root.path());
         std::fs::create_dir_all(dirs.api_socket.parent().unwrap()).unwrap();
@@ -62,7 +60,7 @@ impl Bed {
 
     /// The reference memif netconf in Kubernetes mode (no IPAM unless asked).
     fn conf(&self, ipam: bool) -> Value {
-        let mut c = netconf(&self.dirs, "1.0.0", ipam);
+        let mut c = netconf(&self.dirs, "1.1.0", ipam);
         c["kubeconfig"] = json!(self.kubeconfig);
         c["kubeletDir"] = json!(self.path("kubelet"));
         c["shortSocketDir"] = json!(self.path("vs"));
@@ -217,6 +215,10 @@ fn add_uses_the_hostpath_shared_dir_annotates_the_pod_and_writes_device_info() {
                "memif": {"role": "slave", "path": socket, "mode": "ethernet"}})
     );
 
+    let mut check = conf.clone();
+    check["prevResult"] = result.clone();
+    ok(call.run("CHECK", &check).unwrap(), "CHECK");
+
     // A repeated ADD of the same attachment leaves one entry.
     ok(call.run("ADD", &conf).unwrap(), "second ADD");
     assert_eq!(bed.entries("p1").len(), 1);
@@ -263,6 +265,9 @@ fn emptydir_shared_dir_too_long_for_a_socket_gets_a_bind_mounted_short_dir() {
         "the socket shows in the pod's emptyDir"
     );
     assert_eq!(bed.entries("p2").len(), 1);
+    let mut check = conf.clone();
+    check["prevResult"] = result.clone();
+    ok(call.run("CHECK", &check).unwrap(), "CHECK");
 
     ok(call.run("DEL", &conf).unwrap(), "DEL");
     assert!(!is_mounted(&short) && !short.exists());

@@ -18,6 +18,10 @@ fn main() {
         let _ = std::io::stdin().read_to_end(&mut stdin);
     }
     let out = userspace_cni::run(env, &stdin, true);
+    if std::env::var_os("USERSPACE_ARENA_REPORT").is_some() {
+        // How much of the arena one invocation used (BENCHMARKS.md, Kubernetes mode).
+        eprintln!("arena: {} of {} bytes used", ALLOCATOR.used(), 4 << 20);
+    }
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.stdout.as_bytes());
     let _ = stdout.flush();

@@ -24,6 +24,8 @@ pub fn check(ctx: &Context) -> Result<()> {
             )))
         }
     };
+    // In Kubernetes mode the pod's directories, as ADD found them.
+    let plan = kube_side::plan(&ctx.conf, &who, record.kube.as_ref())?;
     if let Some(prev) = &ctx.conf.prev_result {
         let prev =
             CniResult::from_json(prev).map_err(|e| Error::Decode(format!("prevResult: {e}")))?;

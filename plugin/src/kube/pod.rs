@@ -74,7 +74,8 @@ pub fn get(client: &mut Client, pod: &PodRef) -> Result<Pod, KubeError> {
 
 /// Applies `change` to the pod's annotations and writes the pod back, until the write
 /// does not conflict or `budget` is spent. `change` returns whether it changed anything
-/// (nothing changed: nothing written). `first` is a pod just read, used for the first try.
+/// (nothing changed: nothing written). `first` is a pod read earlier, used for the first
+/// try (a stale one costs a 409 and a fresh GET).
 pub fn update_annotations(
     client: &mut Client,
     pod: &PodRef,
@@ -86,6 +87,7 @@ pub fn update_annotations(
     let mut current = first;
     let mut conflicts = 0u32;
     loop {
+        let from_first = current.is_some();
         let mut p = match current.take() {
             Some(p) => p,
             None => get(client, pod)?,
@@ -93,6 +95,10 @@ pub fn update_annotations(
         let mut annotations = p.metadata.annotations.take().unwrap_or_default();
         let changed = change(&mut annotations)?;
         p.metadata.annotations = (!annotations.is_empty()).then_some(annotations);
+        if !changed && from_first {
+            // "Nothing to do" judged on a pod read earlier may be stale: ask the server.
+            continue;
+        }
         if !changed {
             return Ok(p);
         }

@@ -214,3 +214,57 @@ proptest! {
         prop_assert_eq!(&a.socket_file, &want);
     }
 }
+
+#[test]
+fn a_pods_directory_replaces_the_shared_dir_and_a_long_path_takes_the_short_alias() {
+    let conf = conf_with(json!({}));
+    let w = who("0123456789abcdef", "net1");
+    let pod = PodDirs {
+        shared_dir: PathBuf::from("/var/lib/cni/usrspcni/pod/"),
+        short_dir: Some(PathBuf::from("/var/lib/vhost_sockets/uid")),
+        placed_socket: None,
+    };
+    let p = Plan::for_pod(&conf, &w, &pod).unwrap();
+    assert_eq!(p.shared_dir, Path::new("/var/lib/cni/usrspcni/pod"));
+    assert_eq!(
+        p.socket_path(),
+        Path::new("/var/lib/cni/usrspcni/pod/memif-0123456789ab-net1.sock")
+    );
+    assert_eq!(p.short_dir, None, "short enough: no alias");
+
+    let long = PodDirs {
+        shared_dir: PathBuf::from(format!(
+            "/var/lib/kubelet/pods/{}/volumes/kubernetes.io~empty-dir/shared-dir",
+            "u".repeat(36)
+        )),
+        ..pod.clone()
+    };
+    let p = Plan::for_pod(&conf, &w, &long).unwrap();
+    assert_eq!(
+        p.socket_path(),
+        Path::new("/var/lib/vhost_sockets/uid/memif-0123456789ab-net1.sock")
+    );
+    assert_eq!(
+        p.short_dir.as_deref(),
+        Some(Path::new("/var/lib/vhost_sockets/uid"))
+    );
+    assert_eq!(
+        p.config_data_path.parent().unwrap(),
+        long.shared_dir,
+        "data stays in the pod's directory"
+    );
+
+    let vhost = conf_with(
+        json!({"host": {"iftype": "vhostuser", "memif": null}, "container": {"iftype": "vhostuser", "memif": null}}),
+    );
+    let placed = PodDirs {
+        placed_socket: Some(PathBuf::from("/var/run/dp/vhu-7")),
+        ..pod
+    };
+    let p = Plan::for_pod(&vhost, &w, &placed).unwrap();
+    assert_eq!(
+        p.socket_path(),
+        Path::new("/var/run/dp/vhu-7"),
+        "the device plugin's socket"
+    );
+}
