@@ -20,9 +20,6 @@ use super::multus::{self, DeviceInfo, NetworkStatus, Selection};
 use crate::backend::{Backend, Mount, Pod};
 use crate::{Error, Result};
 
-/// Where kubelet keeps an emptyDir volume (the plugin derives the same path).
-pub const KUBELET_PODS: &str = "/var/lib/kubelet/pods";
-
 /// One network attached by Multus.
 pub struct Attachment {
     pub selection: Selection,
@@ -149,7 +146,8 @@ impl Node {
         self.sandboxes += 1;
         // Distinct in the first 12 characters, which name the plugin's files.
         let sandbox = format!("{:0<64}", format!("{}{:06x}", self.run_id, self.sandboxes));
-        let mut made = Vec::new();
+        let pod_dir = self.kubelet_dir.join("pods").join(&uid);
+        let made = vec![pod_dir.clone()];
         let mut volumes: BTreeMap<String, PathBuf> = BTreeMap::new();
         let mut downward = Vec::new();
         for v in pod["spec"]["volumes"].as_array().into_iter().flatten() {
@@ -158,14 +156,12 @@ impl Node {
                 std::fs::create_dir_all(path)?;
                 PathBuf::from(path)
             } else if v.get("emptyDir").is_some() {
-                let pod_dir = Path::new(KUBELET_PODS).join(&uid);
-                made.push(pod_dir.clone());
+                // Where kubelet keeps it: the plugin derives the same path (its
+                // `kubeletDir` is this node's kubelet directory).
                 let dir = pod_dir.join("volumes/kubernetes.io~empty-dir").join(&vname);
                 std::fs::create_dir_all(&dir)?;
                 dir
             } else if let Some(items) = v["downwardAPI"]["items"].as_array() {
-                let pod_dir = self.kubelet_dir.join(&uid);
-                made.push(pod_dir.clone());
                 let dir = pod_dir
                     .join("volumes/kubernetes.io~downward-api")
                     .join(&vname);
@@ -195,6 +191,9 @@ impl Node {
                 mounts.push(Mount {
                     source: source.clone(),
                     target,
+                    // The plugin may bind a short socket directory onto an emptyDir after
+                    // the sandbox started; kubelet's volumes propagate host to container.
+                    from_host: source.starts_with(&self.kubelet_dir),
                 });
             }
         }

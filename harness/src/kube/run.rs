@@ -34,7 +34,48 @@ struct KubeRun<'a> {
     host: Option<Host>,
     backend: Box<dyn Backend>,
     node: Option<Node>,
+    shared_kubelet: Option<SharedMount>,
     report: Report,
+}
+
+/// A directory bound onto itself and made rshared (as kubelet keeps its own directory);
+/// unmounted on drop.
+struct SharedMount(PathBuf);
+
+fn mount(args: &[&str], dir: &Path) -> Result<()> {
+    let out = std::process::Command::new("mount")
+        .args(args)
+        .arg(dir)
+        .output()
+        .map_err(|e| Error::Spawn("mount".into(), e))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Command(
+            format!("mount {} {}", args.join(" "), dir.display()),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    }
+}
+
+impl SharedMount {
+    fn new(dir: &Path) -> Result<SharedMount> {
+        std::fs::create_dir_all(dir)?;
+        let text = dir.display().to_string();
+        mount(&["--bind", &text], dir)?;
+        let shared = SharedMount(dir.to_path_buf());
+        mount(&["--make-rshared"], dir)?;
+        Ok(shared)
+    }
+}
+
+impl Drop for SharedMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .output();
+    }
 }
 
 /// Runs a scenario that has a `[kube]` section.
@@ -62,6 +103,7 @@ pub fn run(scenario: &Scenario, opts: &Options, run_id: &str) -> Result<Report> 
         report: Report::new(&scenario.name, backend.name()),
         backend,
         node: None,
+        shared_kubelet: None,
     };
     let _mock = run.start(run_id);
     if run.report.passed {
@@ -80,6 +122,7 @@ pub fn run(scenario: &Scenario, opts: &Options, run_id: &str) -> Result<Report> 
         }
     }
     run.host = None;
+    run.shared_kubelet = None;
     if !opts.keep {
         let left = run.backend.leftovers();
         run.report.step("backend left nothing", || {
@@ -178,7 +221,16 @@ impl KubeRun<'_> {
             &cni_bin.display().to_string(),
             1,
         );
-        self.node = Some(Node::new(admin, plugin, cni_path, &self.root, run_id));
+        let node = Node::new(admin, plugin, cni_path, &self.root, run_id);
+        // kubelet keeps its directory a shared mount, so that mounts made under it (the
+        // plugin's short socket directories) reach the pods.
+        self.shared_kubelet = self
+            .report
+            .step("kubelet directory as a shared mount", || {
+                SharedMount::new(&node.kubelet_dir)
+            });
+        self.shared_kubelet.as_ref()?;
+        self.node = Some(node);
         let manifests = self
             .scenario
             .kube
