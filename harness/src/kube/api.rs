@@ -129,7 +129,7 @@ impl Kubectl {
             meta["name"].as_str().unwrap_or("")
         );
         let mut body =
-            tempfile::NamedTempFile::new_in(&self.cache_dir.parent().unwrap_or(&self.cache_dir))?;
+            tempfile::NamedTempFile::new_in(self.cache_dir.parent().unwrap_or(&self.cache_dir))?;
         body.write_all(&serde_json::to_vec(pod).expect("json"))?;
         let file = body.path().to_str().unwrap_or("").to_string();
         let out = self.run(&["replace", "--raw", &uri, "-f", &file], None)?;

@@ -224,11 +224,9 @@ impl KubeRun<'_> {
         let node = Node::new(admin, plugin, cni_path, &self.root, run_id);
         // kubelet keeps its directory a shared mount, so that mounts made under it (the
         // plugin's short socket directories) reach the pods.
-        self.shared_kubelet = self
-            .report
-            .step("kubelet directory as a shared mount", || {
-                SharedMount::new(&node.kubelet_dir)
-            });
+        self.shared_kubelet = self.report.step("kubelet directory as a shared mount", || {
+            SharedMount::new(&node.kubelet_dir)
+        });
         self.shared_kubelet.as_ref()?;
         self.node = Some(node);
         let manifests = self
