@@ -100,3 +100,61 @@ fn deploy_manifests_apply_and_show() {
         .unwrap();
     assert!(!again.contains("created"), "{again}");
 }
+
+/// The DaemonSet's image as `deploy/10-daemonset.yaml` runs it: its container installs the
+/// plugin into a host directory mounted at `/host/opt/cni/bin`, byte for byte the static
+/// plugin, executable, with nothing else left there.
+#[test]
+fn installer_image_installs_the_plugin() {
+    use bollard::models::{ContainerCreateBody, HostConfig};
+    use bollard::query_parameters::RemoveContainerOptionsBuilder;
+    use futures_util::StreamExt;
+    use std::os::unix::fs::PermissionsExt;
+
+    let docker = harness::backend::docker::DockerBackend::connect("install-test").unwrap();
+    harness::images::build_install(&docker).unwrap();
+    let host = tempfile::tempdir().unwrap();
+    let body = ContainerCreateBody {
+        image: Some(harness::images::INSTALL_IMAGE.into()),
+        // The DaemonSet's command without --sleep: install, then exit.
+        cmd: Some(vec![
+            "/usrsp-install".into(),
+            "--from".into(),
+            "/usrsp".into(),
+            "--to".into(),
+            "/host/opt/cni/bin".into(),
+        ]),
+        host_config: Some(HostConfig {
+            network_mode: Some("none".into()),
+            binds: Some(vec![format!("{}:/host/opt/cni/bin", host.path().display())]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let d = docker.docker().clone();
+    let code = docker.block_on(async move {
+        let c = d.create_container(None, body).await.unwrap();
+        d.start_container(&c.id, None).await.unwrap();
+        let mut wait = d.wait_container(&c.id, None);
+        let mut code = None;
+        while let Some(r) = wait.next().await {
+            code = Some(r.map(|w| w.status_code).unwrap_or(-1));
+        }
+        let opts = RemoveContainerOptionsBuilder::default().force(true).build();
+        d.remove_container(&c.id, Some(opts)).await.unwrap();
+        code
+    });
+    assert_eq!(code, Some(0));
+    let installed = host.path().join("userspace");
+    let plugin = harness::images::static_binaries()
+        .unwrap()
+        .join("userspace");
+    assert!(std::fs::read(&installed).unwrap() == std::fs::read(plugin).unwrap());
+    let mode = std::fs::metadata(&installed).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o755);
+    let names: Vec<_> = std::fs::read_dir(host.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["userspace"]);
+}
