@@ -1,7 +1,7 @@
 //! What Multus does around a delegate, as data: the pod's network selection, the delegate
 //! netconf it builds from a NetworkAttachmentDefinition, the CNI_ARGS, interface names,
 //! the device-info path, and the `k8s.v1.cni.cncf.io/network-status` annotation it writes
-//! from the results. No process or API access here (see [`super::kubelet`]).
+//! from the results. No process or API access here (see [`super::node`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
