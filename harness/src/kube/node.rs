@@ -64,6 +64,28 @@ impl NodePod {
             .cloned()
     }
 
+    /// A host path as the pod sees it, through its mounts (or through a directory bound
+    /// onto a mount's source, such as the plugin's short socket directory).
+    pub fn pod_path(&self, host: &Path) -> Option<String> {
+        let real = host
+            .parent()
+            .and_then(|d| std::fs::canonicalize(d).ok())
+            .map(|d| d.join(host.file_name().unwrap_or_default()))
+            .unwrap_or_else(|| host.to_path_buf());
+        self.mounts.iter().find_map(|m| {
+            let name = host.file_name()?;
+            let under = real.strip_prefix(&m.source).ok().or_else(|| {
+                // A short directory bound onto the source shows the same file there.
+                m.source.join(name).exists().then_some(Path::new(name))
+            })?;
+            Some(format!(
+                "{}/{}",
+                m.target.trim_end_matches('/'),
+                under.display()
+            ))
+        })
+    }
+
     /// `path` inside the pod as a host path, through the pod's mounts (the deepest
     /// mount wins).
     pub fn host_path(&self, path: &str) -> Option<PathBuf> {

@@ -581,8 +581,12 @@ fn device_info(node: &Node, name: &str) -> Result<()> {
             .and_then(|d| d.path())
             .ok_or_else(|| Error::Check(format!("{}: no device-info path", s.interface)))?;
         if !path.starts_with(&format!("{}/", shared.trim_end_matches('/'))) {
+            let hint = p
+                .pod_path(Path::new(path))
+                .map(|in_pod| format!(" (a node path: the pod sees it at {in_pod})"))
+                .unwrap_or_default();
             return Err(Error::Check(format!(
-                "{}: {path} is not inside the shared-dir mount {shared}",
+                "{}: {path} is not inside the shared-dir mount {shared}{hint}",
                 s.interface
             )));
         }
