@@ -37,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
         query: query.to_string(),
         accept: "application/json".into(),
         content_type,
-        authorization: Some(format!("Bearer {}", api.tokens.token("admin").unwrap_or(""))),
+        authorization: Some(format!(
+            "Bearer {}",
+            api.tokens.token("admin").unwrap_or("")
+        )),
         body,
         insecure: false,
     };

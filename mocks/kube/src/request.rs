@@ -1,5 +1,7 @@
 //! Requests as the API logic sees them (transport-independent, so tests and the fuzz
 //! target drive it without sockets), and the routing of a URL path to what it names.
+//! Query strings are decoded here (a dozen lines) rather than with a URL crate: only
+//! `key=value` pairs with percent-escapes occur.
 
 use std::collections::BTreeMap;
 

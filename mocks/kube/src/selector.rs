@@ -1,5 +1,7 @@
 //! `labelSelector` and `fieldSelector` of list and watch requests, with the syntax and the
 //! supported field labels of the real server (apimachinery `labels.Parse`, `fields`).
+//! Hand-written: the grammar is small, and the only Rust implementation lives inside a
+//! full client library (kube-rs) that a server has no use for.
 
 use serde_json::Value;
 

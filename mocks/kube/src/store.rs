@@ -242,7 +242,7 @@ impl Store {
         let inner = self.lock();
         let rx = self.events.subscribe();
         let oldest = inner.log.front().map_or(inner.rv + 1, |e| e.rv);
-        let replay = if since + 1 < oldest && since < inner.rv {
+        let replay = if since.saturating_add(1) < oldest && since < inner.rv {
             None
         } else {
             Some(inner.log.iter().filter(|e| e.rv > since).cloned().collect())
@@ -278,6 +278,11 @@ mod tests {
         let (_, replay) = s.subscribe(0);
         let kinds: Vec<_> = replay.unwrap().iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EventType::Added, EventType::Deleted]);
+        assert_eq!(
+            s.subscribe(u64::MAX).1.unwrap().len(),
+            0,
+            "a future version replays nothing"
+        );
         assert!(s.get("/pods", "default", "a").is_none());
     }
 

@@ -276,3 +276,37 @@ fn auth_can_i_and_whoami_follow_the_role_table() {
     let who = bed.ok(&["--context", "multus", "auth", "whoami"]);
     assert!(who.contains("multus"), "{who}");
 }
+
+#[test]
+fn create_and_replace_from_manifests() {
+    let bed = Bed::start(&[]);
+    let ns = bed.write(
+        "ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: foo}\n",
+    );
+    assert_eq!(
+        bed.ok(&["create", "-f", ns.to_str().unwrap()]),
+        "namespace/foo created\n"
+    );
+    let pod = bed.write(
+        "pod.yaml",
+        &POD.replace("name: p1", "name: p1\n  namespace: foo"),
+    );
+    bed.ok(&["create", "-f", pod.to_str().unwrap()]);
+    let stored = bed.write(
+        "stored.yaml",
+        &bed.ok(&["get", "-n", "foo", "pod", "p1", "-o", "yaml"]),
+    );
+    bed.ok(&["label", "-n", "foo", "pod", "p1", "x=y"]);
+    let e = bed.fails(&["replace", "-f", stored.to_str().unwrap()]);
+    assert!(
+        e.contains("Error from server (Conflict)") && e.contains("the object has been modified"),
+        "{e}"
+    );
+    assert_eq!(
+        bed.ok(&["delete", "ns", "foo"]),
+        "namespace \"foo\" deleted\n"
+    );
+    let e = bed.fails(&["get", "pod", "p1", "-n", "foo"]);
+    assert!(e.contains("namespaces \"foo\" not found"), "{e}");
+}

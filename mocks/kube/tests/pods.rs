@@ -264,6 +264,8 @@ fn files_for_clients() {
     let mut o = Options::new("127.0.0.1:0".parse().unwrap());
     o.kubeconfig = Some(dir.path().join("kubeconfig"));
     o.service_account_dir = Some(dir.path().join("sa"));
+    o.sans = vec!["mock.example".into()];
+    o.insecure_http = Some("127.0.0.1:0".parse().unwrap());
     let s = Server::spawn(o).unwrap();
     let k = std::fs::read_to_string(dir.path().join("kubeconfig")).unwrap();
     assert!(
@@ -278,8 +280,30 @@ fn files_for_clients() {
         "default"
     );
     let ca = std::fs::read_to_string(dir.path().join("sa/ca.crt")).unwrap();
-    let c = Client::new(s.addr, &ca, Some(&token));
+    let mut c = Client::new(s.addr, &ca, Some(&token));
     assert_eq!(c.get(&format!("{PODS}/x")).code, 404);
+    c.server_name = "mock.example".into();
+    assert_eq!(
+        c.get(&format!("{PODS}/x")).code,
+        404,
+        "--san names are in the certificate"
+    );
+
+    // Plain HTTP: no token is admin, a token is its user.
+    let plain = |auth: &str| {
+        use std::io::{Read, Write};
+        let mut t = std::net::TcpStream::connect(s.insecure_addr.unwrap()).unwrap();
+        write!(
+            t,
+            "GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        t.read_to_string(&mut out).unwrap();
+        out.split(' ').nth(1).unwrap().to_string()
+    };
+    assert_eq!(plain(""), "200");
+    assert_eq!(plain(&format!("Authorization: Bearer {token}\r\n")), "403");
 }
 
 #[test]

@@ -13,6 +13,8 @@ pub struct Client {
     pub addr: SocketAddr,
     pub config: Arc<rustls::ClientConfig>,
     pub token: Option<String>,
+    /// The name the server certificate must hold.
+    pub server_name: String,
 }
 
 pub struct Resp {
@@ -52,6 +54,7 @@ impl Client {
             addr,
             config: Arc::new(config),
             token: token.map(str::to_string),
+            server_name: "kubernetes.default.svc".into(),
         }
     }
 
@@ -60,6 +63,7 @@ impl Client {
             addr: self.addr,
             config: self.config.clone(),
             token: token.map(str::to_string),
+            server_name: "kubernetes.default.svc".into(),
         }
     }
 
@@ -98,7 +102,7 @@ impl Client {
     ) -> Vec<u8> {
         let tcp = TcpStream::connect(self.addr).unwrap();
         tcp.set_read_timeout(Some(timeout)).unwrap();
-        let name = rustls::pki_types::ServerName::try_from("kubernetes.default.svc").unwrap();
+        let name = rustls::pki_types::ServerName::try_from(self.server_name.clone()).unwrap();
         let conn = rustls::ClientConnection::new(self.config.clone(), name).unwrap();
         let mut s = rustls::StreamOwned::new(conn, tcp);
         let mut head = format!(
