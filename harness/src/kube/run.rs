@@ -162,19 +162,19 @@ impl KubeRun<'_> {
     /// mock-kube, the host vswitch, the plugin installed, the NADs applied.
     fn start(&mut self, run_id: &str) -> Option<MockKube> {
         let kube_dir = self.root.join("kube");
-        std::fs::create_dir_all(&kube_dir).ok()?;
-        let mock = self
-            .report
-            .step("start mock-kube", || MockKube::start(&kube_dir, &[]))?;
+        let api_socket = self.root.join("run/vpp/api.sock");
+        let mock = self.report.step("start mock-kube", || {
+            std::fs::create_dir_all(&kube_dir)?;
+            std::fs::create_dir_all(self.root.join("run/vpp"))?;
+            MockKube::start(&kube_dir, &[])
+        })?;
         let admin = Kubectl::new(mock.kubeconfig(), "admin", &kube_dir.join("cache"));
         let plugin_kc = self.plugin_kubeconfig();
         self.report
             .step("kubeconfig for the plugin (Multus' identity)", || {
                 mock.kubeconfig_as("multus", &plugin_kc)
             })?;
-        let api_socket = self.root.join("run/vpp/api.sock");
         let ovs_dir = self.root.join("ovs");
-        std::fs::create_dir_all(api_socket.parent()?).ok()?;
         let host = match self.scenario.vswitch.kind {
             VswitchKind::MockVpp => self
                 .report
