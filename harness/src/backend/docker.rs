@@ -145,7 +145,10 @@ impl Backend for DockerBackend {
     ) -> Result<Box<dyn Pod>> {
         let binds = mounts
             .iter()
-            .map(|m| format!("{}:{}", m.source.display(), m.target))
+            .map(|m| {
+                let propagation = if m.from_host { ":rslave" } else { "" };
+                format!("{}:{}{propagation}", m.source.display(), m.target)
+            })
             .collect();
         let env = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         self.create(name, binds, env)

@@ -43,6 +43,9 @@ pub struct Mount {
     pub source: std::path::PathBuf,
     /// The path inside the pod.
     pub target: String,
+    /// Mounts made on the host under `source` later also appear in the pod (kubelet's
+    /// HostToContainer propagation; the source must be on a shared mount).
+    pub from_host: bool,
 }
 
 /// A kind of sandbox.

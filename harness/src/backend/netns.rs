@@ -52,11 +52,12 @@ struct Root {
 
 impl Root {
     fn new(dir: &Path, mounts: &[Mount]) -> Result<Root> {
-        let mut all: Vec<(PathBuf, String)> = ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/proc", "/dev"]
-            .iter()
-            .filter(|p| Path::new(p).exists())
-            .map(|p| (PathBuf::from(p), p.to_string()))
-            .collect();
+        let mut all: Vec<(PathBuf, String)> =
+            ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/proc", "/dev"]
+                .iter()
+                .filter(|p| Path::new(p).exists())
+                .map(|p| (PathBuf::from(p), p.to_string()))
+                .collect();
         let bins = bins::bin_dir();
         all.push((bins.clone(), bins.display().to_string()));
         all.extend(mounts.iter().map(|m| (m.source.clone(), m.target.clone())));

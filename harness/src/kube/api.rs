@@ -1,72 +1,13 @@
-//! The API side of a Kubernetes run: a mock-kube process owned by the harness, and the
-//! real `kubectl` talking to it with one of mock-kube's users (`admin`, `multus`, ...).
+//! The real `kubectl` talking to mock-kube (see [`crate::mock_kube`]) as one of its users
+//! (`admin`, `multus`, ...).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::{bins, Error, Result};
-
-/// A mock-kube server, stopped on drop.
-pub struct MockKube {
-    child: Child,
-    kubeconfig: PathBuf,
-}
-
-impl MockKube {
-    /// Starts mock-kube on a free loopback port and waits for its kubeconfig (written once
-    /// it accepts connections).
-    pub fn start(dir: &Path) -> Result<MockKube> {
-        let bin = bins::binary("mock-kube", "mock-kube")?;
-        std::fs::create_dir_all(dir)?;
-        let kubeconfig = dir.join("admin.kubeconfig");
-        let child = Command::new(&bin)
-            .args(["--listen", "127.0.0.1:0", "--kubeconfig"])
-            .arg(&kubeconfig)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("mock-kube.log"))?)
-            .spawn()
-            .map_err(|e| Error::Spawn("mock-kube".into(), e))?;
-        let mut mock = MockKube { child, kubeconfig };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !mock.kubeconfig.exists() {
-            if let Some(status) = mock.child.try_wait().ok().flatten() {
-                let log = std::fs::read_to_string(dir.join("mock-kube.log")).unwrap_or_default();
-                return Err(Error::Exited("mock-kube".into(), format!("{status}: {log}")));
-            }
-            if Instant::now() > deadline {
-                return Err(Error::Timeout("mock-kube to listen".into()));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(mock)
-    }
-
-    /// The kubeconfig mock-kube wrote (current context `admin`).
-    pub fn kubeconfig(&self) -> &Path {
-        &self.kubeconfig
-    }
-}
-
-impl Drop for MockKube {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.child.try_wait().ok().flatten().is_none() {
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
+use crate::{Error, Result};
 
 /// `kubectl` with one kubeconfig and context; its discovery cache stays in the run's
 /// directory.
@@ -177,20 +118,28 @@ impl Kubectl {
     }
 
     /// Writes `pod`'s metadata and status back with a full-object PUT of `pods/status`
-    /// (the object's resourceVersion guards it). `Ok(false)` on a 409 Conflict.
+    /// (the object's resourceVersion guards it), sent as is (`replace --raw`: a plain
+    /// `replace` would also rewrite kubectl's last-applied annotation, which Multus never
+    /// does). `Ok(false)` on a 409 Conflict.
     pub fn replace_status(&self, pod: &Value) -> Result<bool> {
-        let body = serde_json::to_string(pod).expect("json");
-        let out = self.run(
-            &["replace", "--subresource=status", "--validate=false", "-f", "-"],
-            Some(&body),
-        )?;
+        let meta = &pod["metadata"];
+        let uri = format!(
+            "/api/v1/namespaces/{}/pods/{}/status",
+            meta["namespace"].as_str().unwrap_or("default"),
+            meta["name"].as_str().unwrap_or("")
+        );
+        let mut body =
+            tempfile::NamedTempFile::new_in(self.cache_dir.parent().unwrap_or(&self.cache_dir))?;
+        body.write_all(&serde_json::to_vec(pod).expect("json"))?;
+        let file = body.path().to_str().unwrap_or("").to_string();
+        let out = self.run(&["replace", "--raw", &uri, "-f", &file], None)?;
         if out.success {
             Ok(true)
         } else if out.stderr.contains("Conflict") || out.stderr.contains("has been modified") {
             Ok(false)
         } else {
             Err(Error::Command(
-                "kubectl replace --subresource=status".into(),
+                format!("kubectl replace --raw {uri}"),
                 out.stderr.trim().to_string(),
             ))
         }

@@ -20,9 +20,6 @@ use super::multus::{self, DeviceInfo, NetworkStatus, Selection};
 use crate::backend::{Backend, Mount, Pod};
 use crate::{Error, Result};
 
-/// Where kubelet keeps an emptyDir volume (the plugin derives the same path).
-pub const KUBELET_PODS: &str = "/var/lib/kubelet/pods";
-
 /// One network attached by Multus.
 pub struct Attachment {
     pub selection: Selection,
@@ -67,6 +64,28 @@ impl NodePod {
             .cloned()
     }
 
+    /// A host path as the pod sees it, through its mounts (or through a directory bound
+    /// onto a mount's source, such as the plugin's short socket directory).
+    pub fn pod_path(&self, host: &Path) -> Option<String> {
+        let real = host
+            .parent()
+            .and_then(|d| std::fs::canonicalize(d).ok())
+            .map(|d| d.join(host.file_name().unwrap_or_default()))
+            .unwrap_or_else(|| host.to_path_buf());
+        self.mounts.iter().find_map(|m| {
+            let name = host.file_name()?;
+            let under = real.strip_prefix(&m.source).ok().or_else(|| {
+                // A short directory bound onto the source shows the same file there.
+                m.source.join(name).exists().then_some(Path::new(name))
+            })?;
+            Some(format!(
+                "{}/{}",
+                m.target.trim_end_matches('/'),
+                under.display()
+            ))
+        })
+    }
+
     /// `path` inside the pod as a host path, through the pod's mounts (the deepest
     /// mount wins).
     pub fn host_path(&self, path: &str) -> Option<PathBuf> {
@@ -74,12 +93,8 @@ impl NodePod {
             .iter()
             .filter_map(|m| {
                 let rest = path.strip_prefix(m.target.trim_end_matches('/'))?;
-                (rest.is_empty() || rest.starts_with('/')).then(|| {
-                    (
-                        m.target.len(),
-                        m.source.join(rest.trim_start_matches('/')),
-                    )
-                })
+                (rest.is_empty() || rest.starts_with('/'))
+                    .then(|| (m.target.len(), m.source.join(rest.trim_start_matches('/'))))
             })
             .max_by_key(|(len, _)| *len)
             .map(|(_, p)| p)
@@ -104,7 +119,13 @@ fn s(v: &Value) -> String {
 }
 
 impl Node {
-    pub fn new(admin: Kubectl, plugin: PathBuf, cni_path: String, dir: &Path, run_id: &str) -> Node {
+    pub fn new(
+        admin: Kubectl,
+        plugin: PathBuf,
+        cni_path: String,
+        dir: &Path,
+        run_id: &str,
+    ) -> Node {
         Node {
             multus: admin.as_user("multus"),
             admin,
@@ -147,7 +168,8 @@ impl Node {
         self.sandboxes += 1;
         // Distinct in the first 12 characters, which name the plugin's files.
         let sandbox = format!("{:0<64}", format!("{}{:06x}", self.run_id, self.sandboxes));
-        let mut made = Vec::new();
+        let pod_dir = self.kubelet_dir.join("pods").join(&uid);
+        let made = vec![pod_dir.clone()];
         let mut volumes: BTreeMap<String, PathBuf> = BTreeMap::new();
         let mut downward = Vec::new();
         for v in pod["spec"]["volumes"].as_array().into_iter().flatten() {
@@ -156,15 +178,15 @@ impl Node {
                 std::fs::create_dir_all(path)?;
                 PathBuf::from(path)
             } else if v.get("emptyDir").is_some() {
-                let pod_dir = Path::new(KUBELET_PODS).join(&uid);
-                made.push(pod_dir.clone());
+                // Where kubelet keeps it: the plugin derives the same path (its
+                // `kubeletDir` is this node's kubelet directory).
                 let dir = pod_dir.join("volumes/kubernetes.io~empty-dir").join(&vname);
                 std::fs::create_dir_all(&dir)?;
                 dir
             } else if let Some(items) = v["downwardAPI"]["items"].as_array() {
-                let pod_dir = self.kubelet_dir.join(&uid);
-                made.push(pod_dir.clone());
-                let dir = pod_dir.join("volumes/kubernetes.io~downward-api").join(&vname);
+                let dir = pod_dir
+                    .join("volumes/kubernetes.io~downward-api")
+                    .join(&vname);
                 downward.push(DownwardVolume {
                     dir: dir.clone(),
                     items: items
@@ -191,6 +213,9 @@ impl Node {
                 mounts.push(Mount {
                     source: source.clone(),
                     target,
+                    // The plugin may bind a short socket directory onto an emptyDir after
+                    // the sandbox started; kubelet's volumes propagate host to container.
+                    from_host: source.starts_with(&self.kubelet_dir),
                 });
             }
         }
@@ -244,8 +269,9 @@ impl Node {
                 }
             }
         }
-        self.write_status(p)?;
-        self.refresh(p)
+        // Like kubelet, the node projects the new annotations only at the pod's next
+        // sync (see `updates`), not right after the ADD.
+        self.write_status(p)
     }
 
     fn add_one(&self, p: &NodePod, selection: Selection, index: usize) -> Result<Attachment> {
@@ -380,16 +406,20 @@ impl Node {
         )))
     }
 
-    /// kubelet's sync of the pod's downward-API volumes from the API object.
-    pub fn refresh(&self, p: &NodePod) -> Result<()> {
+    /// What kubelet's next sync writes into the pod's downward-API volumes, from the API
+    /// object: (volume directory, files). Apply with [`downward::write_atomic`].
+    pub fn updates(&self, p: &NodePod) -> Result<Vec<(PathBuf, BTreeMap<String, String>)>> {
         if p.downward.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let pod = self
             .admin
             .pod(&p.namespace, &p.name)?
             .ok_or_else(|| Error::Check(format!("pod {} vanished", p.name)))?;
-        render(&p.downward, &pod)
+        p.downward
+            .iter()
+            .map(|v| Ok((v.dir.clone(), files(v, &pod)?)))
+            .collect()
     }
 
     /// The pod deleted as a graceful delete goes: Multus DEL of every network in reverse,
@@ -419,8 +449,14 @@ impl Node {
                 }
                 if let Err(e) = self.admin.ok(
                     &[
-                        "delete", "pod", &p.name, "-n", &p.namespace, "--grace-period=0",
-                        "--force", "--wait=false",
+                        "delete",
+                        "pod",
+                        &p.name,
+                        "-n",
+                        &p.namespace,
+                        "--grace-period=0",
+                        "--force",
+                        "--wait=false",
                     ],
                     None,
                 ) {
@@ -443,33 +479,38 @@ impl Node {
 /// Renders every downward-API volume of a pod from its API object.
 fn render(volumes: &[DownwardVolume], pod: &Value) -> Result<()> {
     for v in volumes {
-        let mut files = BTreeMap::new();
-        for (path, field) in &v.items {
-            let map_of = |key: &str| -> BTreeMap<String, String> {
-                pod["metadata"][key]
-                    .as_object()
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            let content = match field.as_str() {
-                "metadata.annotations" => downward::format_map(&map_of("annotations")),
-                "metadata.labels" => downward::format_map(&map_of("labels")),
-                "metadata.name" => s(&pod["metadata"]["name"]),
-                "metadata.namespace" => s(&pod["metadata"]["namespace"]),
-                "metadata.uid" => s(&pod["metadata"]["uid"]),
-                other => {
-                    return Err(Error::Check(format!(
-                        "downward API field {other} is not rendered by the harness"
-                    )))
-                }
-            };
-            files.insert(path.clone(), content);
-        }
-        downward::write_atomic(&v.dir, &files)?;
+        downward::write_atomic(&v.dir, &files(v, pod)?)?;
     }
     Ok(())
+}
+
+/// A downward-API volume's files for `pod`.
+fn files(v: &DownwardVolume, pod: &Value) -> Result<BTreeMap<String, String>> {
+    let map_of = |key: &str| -> BTreeMap<String, String> {
+        pod["metadata"][key]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut files = BTreeMap::new();
+    for (path, field) in &v.items {
+        let content = match field.as_str() {
+            "metadata.annotations" => downward::format_map(&map_of("annotations")),
+            "metadata.labels" => downward::format_map(&map_of("labels")),
+            "metadata.name" => s(&pod["metadata"]["name"]),
+            "metadata.namespace" => s(&pod["metadata"]["namespace"]),
+            "metadata.uid" => s(&pod["metadata"]["uid"]),
+            other => {
+                return Err(Error::Check(format!(
+                    "downward API field {other} is not rendered by the harness"
+                )))
+            }
+        };
+        files.insert(path.clone(), content);
+    }
+    Ok(files)
 }

@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::api::{Kubectl, MockKube};
-use super::multus;
+use super::api::Kubectl;
 use super::node::Node;
+use super::{downward, multus};
 use crate::backend::{self, Backend};
 use crate::demo::leftovers;
+use crate::mock_kube::MockKube;
 use crate::mock_vpp::MockVpp;
 use crate::ovs::OvsServer;
 use crate::report::Report;
@@ -17,6 +18,9 @@ use crate::runner::{bridge_packets, expect_all, Options};
 use crate::scenario::{expand, Scenario, Step, VswitchKind};
 use crate::vpp_state::{self, VppState};
 use crate::{bins, Error, Result};
+
+/// How long after a command starts in a pod the node projects its new annotations.
+const KUBELET_LAG_MS: u64 = 300;
 
 enum Host {
     Vpp(#[allow(dead_code)] MockVpp),
@@ -30,7 +34,48 @@ struct KubeRun<'a> {
     host: Option<Host>,
     backend: Box<dyn Backend>,
     node: Option<Node>,
+    shared_kubelet: Option<SharedMount>,
     report: Report,
+}
+
+/// A directory bound onto itself and made rshared (as kubelet keeps its own directory);
+/// unmounted on drop.
+struct SharedMount(PathBuf);
+
+fn mount(args: &[&str], dir: &Path) -> Result<()> {
+    let out = std::process::Command::new("mount")
+        .args(args)
+        .arg(dir)
+        .output()
+        .map_err(|e| Error::Spawn("mount".into(), e))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Command(
+            format!("mount {} {}", args.join(" "), dir.display()),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    }
+}
+
+impl SharedMount {
+    fn new(dir: &Path) -> Result<SharedMount> {
+        std::fs::create_dir_all(dir)?;
+        let text = dir.display().to_string();
+        mount(&["--bind", &text], dir)?;
+        let shared = SharedMount(dir.to_path_buf());
+        mount(&["--make-rshared"], dir)?;
+        Ok(shared)
+    }
+}
+
+impl Drop for SharedMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .output();
+    }
 }
 
 /// Runs a scenario that has a `[kube]` section.
@@ -58,6 +103,7 @@ pub fn run(scenario: &Scenario, opts: &Options, run_id: &str) -> Result<Report> 
         report: Report::new(&scenario.name, backend.name()),
         backend,
         node: None,
+        shared_kubelet: None,
     };
     let _mock = run.start(run_id);
     if run.report.passed {
@@ -71,11 +117,12 @@ pub fn run(scenario: &Scenario, opts: &Options, run_id: &str) -> Result<Report> 
                 break;
             }
             let name = node.pods[0].name.clone();
-            let errors = node.teardown(0);
-            run.report.step(&format!("remove pod {name}"), || first(errors));
+            run.report
+                .step(&format!("remove pod {name}"), || first(node.teardown(0)));
         }
     }
     run.host = None;
+    run.shared_kubelet = None;
     if !opts.keep {
         let left = run.backend.leftovers();
         run.report.step("backend left nothing", || {
@@ -115,23 +162,19 @@ impl KubeRun<'_> {
     /// mock-kube, the host vswitch, the plugin installed, the NADs applied.
     fn start(&mut self, run_id: &str) -> Option<MockKube> {
         let kube_dir = self.root.join("kube");
-        let mock = self
-            .report
-            .step("start mock-kube", || MockKube::start(&kube_dir))?;
+        let api_socket = self.root.join("run/vpp/api.sock");
+        let mock = self.report.step("start mock-kube", || {
+            std::fs::create_dir_all(&kube_dir)?;
+            std::fs::create_dir_all(self.root.join("run/vpp"))?;
+            MockKube::start(&kube_dir, &[])
+        })?;
         let admin = Kubectl::new(mock.kubeconfig(), "admin", &kube_dir.join("cache"));
         let plugin_kc = self.plugin_kubeconfig();
-        self.report.step(
-            "kubeconfig for the plugin (Multus' identity)",
-            || {
-                std::fs::copy(mock.kubeconfig(), &plugin_kc)?;
-                Kubectl::new(&plugin_kc, "admin", &kube_dir.join("cache"))
-                    .ok(&["config", "use-context", "multus"], None)
-                    .map(drop)
-            },
-        )?;
-        let api_socket = self.root.join("run/vpp/api.sock");
+        self.report
+            .step("kubeconfig for the plugin (Multus' identity)", || {
+                mock.kubeconfig_as("multus", &plugin_kc)
+            })?;
         let ovs_dir = self.root.join("ovs");
-        std::fs::create_dir_all(api_socket.parent()?).ok()?;
         let host = match self.scenario.vswitch.kind {
             VswitchKind::MockVpp => self
                 .report
@@ -178,7 +221,14 @@ impl KubeRun<'_> {
             &cni_bin.display().to_string(),
             1,
         );
-        self.node = Some(Node::new(admin, plugin, cni_path, &self.root, run_id));
+        let node = Node::new(admin, plugin, cni_path, &self.root, run_id);
+        // kubelet keeps its directory a shared mount, so that mounts made under it (the
+        // plugin's short socket directories) reach the pods.
+        self.shared_kubelet = self.report.step("kubelet directory as a shared mount", || {
+            SharedMount::new(&node.kubelet_dir)
+        });
+        self.shared_kubelet.as_ref()?;
+        self.node = Some(node);
         let manifests = self
             .scenario
             .kube
@@ -195,14 +245,21 @@ impl KubeRun<'_> {
     }
 
     fn apply(&mut self, file: &str) {
-        let (root, api, kc) = (self.root.clone(), self.host_api.clone(), self.plugin_kubeconfig());
+        let (root, api, kc) = (
+            self.root.clone(),
+            self.host_api.clone(),
+            self.plugin_kubeconfig(),
+        );
         let path = self.scenario.dir.join(file);
         let node = self.node.as_ref().expect("node");
         let admin = node.admin.clone();
         let applied = self.report.step(&format!("kubectl apply -f {file}"), || {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| Error::Check(format!("{}: {e}", path.display())))?;
-            admin.ok(&["apply", "-f", "-"], Some(&template(&text, &root, &api, &kc)))
+            admin.ok(
+                &["apply", "-f", "-"],
+                Some(&template(&text, &root, &api, &kc)),
+            )
         });
         if applied.is_none() {
             return;
@@ -224,9 +281,11 @@ impl KubeRun<'_> {
             let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
             let backend = &mut *self.backend;
             let node = self.node.as_mut().expect("node");
-            let started = self.report.step(&format!("start pod {name} (Multus ADD)"), || {
-                node.start(backend, &pod)
-            });
+            let started = self
+                .report
+                .step(&format!("start pod {name} (Multus ADD)"), || {
+                    node.start(backend, &pod)
+                });
             if let (Some(()), Some(p)) = (started, node.pods.last()) {
                 let nets: Vec<String> = p
                     .attachments
@@ -282,9 +341,10 @@ impl KubeRun<'_> {
                 for name in self.targets(pod) {
                     let node = self.node.as_mut().expect("node");
                     let i = node.pods.iter().position(|p| p.name == name).expect("pod");
-                    let errors = node.teardown(i);
                     self.report
-                        .step(&format!("delete pod {name} (Multus DEL)"), || first(errors));
+                        .step(&format!("delete pod {name} (Multus DEL)"), || {
+                            first(node.teardown(i))
+                        });
                 }
             }
             Step::Exec {
@@ -330,19 +390,26 @@ impl KubeRun<'_> {
                 );
             }
             Step::KubeState => {
-                let result = self.kube_state();
-                self.report.step("node and annotations agree", || result);
+                let (node, host) = (self.node.as_ref().expect("node"), &self.host);
+                let api = &self.host_api;
+                self.report
+                    .step("node and annotations agree", || kube_state(node, host, api));
             }
             Step::DeviceInfo { pod } => {
                 for name in self.targets(pod) {
-                    let result = self.device_info(&name);
+                    let node = self.node.as_ref().expect("node");
                     self.report
-                        .step(&format!("{name}: sockets where device-info says"), || result);
+                        .step(&format!("{name}: sockets where device-info says"), || {
+                            device_info(node, &name)
+                        });
                 }
             }
             Step::NothingLeft => {
-                let result = self.nothing_left();
-                self.report.step("nothing left on the node", || result);
+                let (node, host) = (self.node.as_ref().expect("node"), &self.host);
+                let (api, root) = (&self.host_api, &self.root);
+                self.report.step("nothing left on the node", || {
+                    nothing_left(node, host, api, root)
+                });
             }
             Step::Repeat { times, steps } => {
                 for _ in 0..*times {
@@ -364,17 +431,30 @@ impl KubeRun<'_> {
 
     fn exec(&mut self, name: &str, next: &str, command: &[String], expect: &[String], show: bool) {
         let ips = self.ips();
-        let argv: Result<Vec<String>> = command.iter().map(|a| expand(a, &ips, name, next)).collect();
-        let expect: Result<Vec<String>> = expect.iter().map(|e| expand(e, &ips, name, next)).collect();
+        let argv: Result<Vec<String>> = command
+            .iter()
+            .map(|a| expand(a, &ips, name, next))
+            .collect();
+        let expect: Result<Vec<String>> =
+            expect.iter().map(|e| expand(e, &ips, name, next)).collect();
         let label = format!("{name}: {}", command.join(" "));
         let node = self.node.as_mut().expect("node");
         let i = node.pods.iter().position(|p| p.name == name).expect("pod");
-        // kubelet syncs the pod (and its downward-API files) before anything runs in it.
-        let refreshed = node.refresh(&node.pods[i]);
+        // kubelet's sync projects the pod's new annotations while the command already
+        // runs (the file lags the API, as on a node): readers must poll for them.
+        let updates = node.updates(&node.pods[i]);
         let pod = &mut node.pods[i].pod;
         let text = self.report.step(&label, || {
-            refreshed?;
-            let out = pod.exec(&argv?)?;
+            let sync = std::thread::spawn(move || -> Result<()> {
+                std::thread::sleep(std::time::Duration::from_millis(KUBELET_LAG_MS));
+                for (dir, files) in updates? {
+                    downward::write_atomic(&dir, &files)?;
+                }
+                Ok(())
+            });
+            let out = pod.exec(&argv?);
+            sync.join().expect("sync thread")?;
+            let out = out?;
             if !out.success {
                 return Err(Error::Check(format!("failed: {}", out.output.trim())));
             }
@@ -385,182 +465,189 @@ impl KubeRun<'_> {
             self.report.show(&label, &text);
         }
     }
+}
 
-    /// See [`Step::KubeState`].
-    fn kube_state(&self) -> Result<()> {
-        let node = self.node.as_ref().expect("node");
-        let mut attached = 0;
-        for p in &node.pods {
-            let pod = node
-                .admin
-                .pod(&p.namespace, &p.name)?
-                .ok_or_else(|| Error::Check(format!("pod {} is not in the API", p.name)))?;
-            let ann = &pod["metadata"]["annotations"];
-            let status: Vec<multus::NetworkStatus> =
-                serde_json::from_str(ann[multus::NETWORK_STATUS_ANNOTATION].as_str().unwrap_or("[]"))
-                    .map_err(|e| Error::Check(format!("{}: network-status: {e}", p.name)))?;
-            let data: serde_json::Value = serde_json::from_str(
-                ann["userspace/configuration-data"].as_str().unwrap_or("[]"),
-            )
-            .map_err(|e| Error::Check(format!("{}: configuration-data: {e}", p.name)))?;
-            for a in &p.attachments {
-                attached += 1;
-                if !status.iter().any(|s| s.interface == a.ifname) {
-                    return Err(Error::Check(format!(
-                        "{}: network-status has no {}",
-                        p.name, a.ifname
-                    )));
-                }
-                let entries = data
-                    .as_array()
-                    .map(|d| d.iter().filter(|e| e["ifName"] == a.ifname.as_str()).count())
-                    .unwrap_or(0);
-                if entries != 1 {
-                    return Err(Error::Check(format!(
-                        "{}: {entries} configuration-data entries for {}",
-                        p.name, a.ifname
-                    )));
-                }
-                if let Some(f) = &a.device_info_file {
-                    if !f.exists() {
-                        return Err(Error::Check(format!(
-                            "{}: device-info file {} missing",
-                            p.name,
-                            f.display()
-                        )));
-                    }
-                }
-            }
-            if let (Some(m), false) = (&p.shared_mount, p.attachments.is_empty()) {
-                let mapped = ann["userspace/mapped-dir"].as_str().unwrap_or("");
-                if mapped.trim_end_matches('/') != m.trim_end_matches('/') {
-                    return Err(Error::Check(format!(
-                        "{}: userspace/mapped-dir {mapped:?}, the shared-dir mount is {m:?}",
-                        p.name
-                    )));
-                }
-            }
-        }
-        match &self.host {
-            Some(Host::Vpp(_)) => {
-                let s = VppState::read(&self.host_api)?;
-                if s.memifs.len() != attached {
-                    return Err(Error::Check(format!(
-                        "host VPP has {} memifs, the node attached {attached}",
-                        s.memifs.len()
-                    )));
-                }
-            }
-            Some(Host::Ovs(o)) => {
-                let ifaces = o.vsctl(&["--columns=name", "--bare", "list", "Interface"])?;
-                let ports = ifaces
-                    .lines()
-                    .filter(|l| !l.trim().is_empty() && !l.trim().starts_with("br-"))
-                    .count();
-                if ports != attached {
-                    return Err(Error::Check(format!(
-                        "OVS has {ports} ports, the node attached {attached}: {ifaces:?}"
-                    )));
-                }
-            }
-            None => {}
-        }
-        Ok(())
-    }
-
-    /// See [`Step::DeviceInfo`].
-    fn device_info(&self, name: &str) -> Result<()> {
-        let node = self.node.as_ref().expect("node");
-        let p = node.pods.iter().find(|p| p.name == name).expect("pod");
+/// See [`Step::KubeState`].
+fn kube_state(node: &Node, host: &Option<Host>, host_api: &Path) -> Result<()> {
+    let mut attached = 0;
+    for p in &node.pods {
         let pod = node
             .admin
             .pod(&p.namespace, &p.name)?
-            .ok_or_else(|| Error::Check(format!("pod {name} is not in the API")))?;
+            .ok_or_else(|| Error::Check(format!("pod {} is not in the API", p.name)))?;
+        let ann = &pod["metadata"]["annotations"];
         let status: Vec<multus::NetworkStatus> = serde_json::from_str(
-            pod["metadata"]["annotations"][multus::NETWORK_STATUS_ANNOTATION]
+            ann[multus::NETWORK_STATUS_ANNOTATION]
                 .as_str()
                 .unwrap_or("[]"),
         )
-        .map_err(|e| Error::Check(format!("network-status: {e}")))?;
-        let shared = p
-            .shared_mount
-            .as_deref()
-            .ok_or_else(|| Error::Check("the pod has no shared-dir volume".into()))?;
-        if status.is_empty() {
-            return Err(Error::Check("network-status has no entry".into()));
-        }
-        for s in &status {
-            let path = s
-                .device_info
-                .as_ref()
-                .and_then(|d| d.path())
-                .ok_or_else(|| Error::Check(format!("{}: no device-info path", s.interface)))?;
-            if !path.starts_with(&format!("{}/", shared.trim_end_matches('/'))) {
+        .map_err(|e| Error::Check(format!("{}: network-status: {e}", p.name)))?;
+        let data: serde_json::Value =
+            serde_json::from_str(ann["userspace/configuration-data"].as_str().unwrap_or("[]"))
+                .map_err(|e| Error::Check(format!("{}: configuration-data: {e}", p.name)))?;
+        for a in &p.attachments {
+            attached += 1;
+            if !status.iter().any(|s| s.interface == a.ifname) {
                 return Err(Error::Check(format!(
-                    "{}: {path} is not inside the shared-dir mount {shared}",
-                    s.interface
+                    "{}: network-status has no {}",
+                    p.name, a.ifname
                 )));
             }
-            let host = p
-                .host_path(path)
-                .ok_or_else(|| Error::Check(format!("{path}: not in a mount")))?;
-            let meta = std::fs::metadata(&host)
-                .map_err(|e| Error::Check(format!("{path} (host {}): {e}", host.display())))?;
-            use std::os::unix::fs::FileTypeExt;
-            if !meta.file_type().is_socket() {
-                return Err(Error::Check(format!("{path}: not a socket")));
+            let entries = data
+                .as_array()
+                .map(|d| {
+                    d.iter()
+                        .filter(|e| e["ifName"] == a.ifname.as_str())
+                        .count()
+                })
+                .unwrap_or(0);
+            if entries != 1 {
+                return Err(Error::Check(format!(
+                    "{}: {entries} configuration-data entries for {}",
+                    p.name, a.ifname
+                )));
+            }
+            if let Some(f) = &a.device_info_file {
+                if !f.exists() {
+                    return Err(Error::Check(format!(
+                        "{}: device-info file {} missing",
+                        p.name,
+                        f.display()
+                    )));
+                }
             }
         }
-        Ok(())
+        if let (Some(m), false) = (&p.shared_mount, p.attachments.is_empty()) {
+            let mapped = ann["userspace/mapped-dir"].as_str().unwrap_or("");
+            if mapped.trim_end_matches('/') != m.trim_end_matches('/') {
+                return Err(Error::Check(format!(
+                    "{}: userspace/mapped-dir {mapped:?}, the shared-dir mount is {m:?}",
+                    p.name
+                )));
+            }
+        }
     }
+    match host {
+        Some(Host::Vpp(_)) => {
+            let s = VppState::read(host_api)?;
+            if s.memifs.len() != attached {
+                return Err(Error::Check(format!(
+                    "host VPP has {} memifs, the node attached {attached}",
+                    s.memifs.len()
+                )));
+            }
+        }
+        Some(Host::Ovs(o)) => {
+            let ifaces = o.vsctl(&["--columns=name", "--bare", "list", "Interface"])?;
+            let ports = ifaces
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.trim().starts_with("br-"))
+                .count();
+            if ports != attached {
+                return Err(Error::Check(format!(
+                    "OVS has {ports} ports, the node attached {attached}: {ifaces:?}"
+                )));
+            }
+        }
+        None => {}
+    }
+    Ok(())
+}
 
-    /// No pod left in the API or on the node, the host vswitch pristine, no file of the
-    /// plugin's in its directories, no device-info file.
-    fn nothing_left(&self) -> Result<()> {
-        let node = self.node.as_ref().expect("node");
-        if !node.pods.is_empty() {
-            return Err(Error::Check(format!("{} pods still run", node.pods.len())));
-        }
-        let list = node.admin.get_json(&["get", "pods", "-A"])?;
-        let names: Vec<String> = list
+/// See [`Step::DeviceInfo`].
+fn device_info(node: &Node, name: &str) -> Result<()> {
+    let p = node.pods.iter().find(|p| p.name == name).expect("pod");
+    let pod = node
+        .admin
+        .pod(&p.namespace, &p.name)?
+        .ok_or_else(|| Error::Check(format!("pod {name} is not in the API")))?;
+    let status: Vec<multus::NetworkStatus> = serde_json::from_str(
+        pod["metadata"]["annotations"][multus::NETWORK_STATUS_ANNOTATION]
+            .as_str()
+            .unwrap_or("[]"),
+    )
+    .map_err(|e| Error::Check(format!("network-status: {e}")))?;
+    let shared = p
+        .shared_mount
+        .as_deref()
+        .ok_or_else(|| Error::Check("the pod has no shared-dir volume".into()))?;
+    if status.is_empty() {
+        return Err(Error::Check("network-status has no entry".into()));
+    }
+    for s in &status {
+        let path = s
+            .device_info
             .as_ref()
-            .and_then(|l| l["items"].as_array())
-            .into_iter()
-            .flatten()
-            .map(|p| p["metadata"]["name"].as_str().unwrap_or("").to_string())
-            .collect();
-        if !names.is_empty() {
-            return Err(Error::Check(format!("pods in the API: {names:?}")));
+            .and_then(|d| d.path())
+            .ok_or_else(|| Error::Check(format!("{}: no device-info path", s.interface)))?;
+        if !path.starts_with(&format!("{}/", shared.trim_end_matches('/'))) {
+            let hint = p
+                .pod_path(Path::new(path))
+                .map(|in_pod| format!(" (a node path: the pod sees it at {in_pod})"))
+                .unwrap_or_default();
+            return Err(Error::Check(format!(
+                "{}: {path} is not inside the shared-dir mount {shared}{hint}",
+                s.interface
+            )));
         }
-        match &self.host {
-            Some(Host::Vpp(_)) => {
-                let s = VppState::read(&self.host_api)?;
-                if !s.is_pristine() {
-                    return Err(Error::Check(format!("vswitch: {s:?}")));
-                }
+        let host = p
+            .host_path(path)
+            .ok_or_else(|| Error::Check(format!("{path}: not in a mount")))?;
+        let meta = std::fs::metadata(&host)
+            .map_err(|e| Error::Check(format!("{path} (host {}): {e}", host.display())))?;
+        use std::os::unix::fs::FileTypeExt;
+        if !meta.file_type().is_socket() {
+            return Err(Error::Check(format!("{path}: not a socket")));
+        }
+    }
+    Ok(())
+}
+
+/// No pod left in the API or on the node, the host vswitch pristine, no file of the
+/// plugin's in its directories, no device-info file.
+fn nothing_left(node: &Node, host: &Option<Host>, host_api: &Path, root: &Path) -> Result<()> {
+    if !node.pods.is_empty() {
+        return Err(Error::Check(format!("{} pods still run", node.pods.len())));
+    }
+    let list = node.admin.get_json(&["get", "pods", "-A"])?;
+    let names: Vec<String> = list
+        .as_ref()
+        .and_then(|l| l["items"].as_array())
+        .into_iter()
+        .flatten()
+        .map(|p| p["metadata"]["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    if !names.is_empty() {
+        return Err(Error::Check(format!("pods in the API: {names:?}")));
+    }
+    match host {
+        Some(Host::Vpp(_)) => {
+            let s = VppState::read(host_api)?;
+            if !s.is_pristine() {
+                return Err(Error::Check(format!("vswitch: {s:?}")));
             }
-            Some(Host::Ovs(o)) => {
-                let ifaces = o.vsctl(&["--columns=name", "--bare", "list", "Interface"])?;
-                let ports: Vec<&str> = ifaces
-                    .lines()
-                    .filter(|l| !l.trim().is_empty() && !l.trim().starts_with("br-"))
-                    .collect();
-                if !ports.is_empty() {
-                    return Err(Error::Check(format!("OVS ports: {ports:?}")));
-                }
+        }
+        Some(Host::Ovs(o)) => {
+            let ifaces = o.vsctl(&["--columns=name", "--bare", "list", "Interface"])?;
+            let ports: Vec<&str> = ifaces
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.trim().starts_with("br-"))
+                .collect();
+            if !ports.is_empty() {
+                return Err(Error::Check(format!("OVS ports: {ports:?}")));
             }
-            None => {}
         }
-        let dirs: Vec<PathBuf> = ["data", "ipam", "shared", "devinfo", "kubelet"]
-            .iter()
-            .map(|d| self.root.join(d))
-            .collect();
-        let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
-        let left = leftovers(&refs);
-        if left.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Check(format!("files: {left:?}")))
-        }
+        None => {}
+    }
+    let dirs: Vec<PathBuf> = ["data", "ipam", "shared", "devinfo", "kubelet"]
+        .iter()
+        .map(|d| root.join(d))
+        .collect();
+    let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+    let left = leftovers(&refs);
+    if left.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Check(format!("files: {left:?}")))
     }
 }
