@@ -68,10 +68,14 @@ fn exec(
         .expect("stdout")
         .read_to_string(&mut out)?;
     let mut status = 0;
-    // SAFETY: wait4 on our own child, with valid out-pointers; the Child is not waited on
-    // again (it is dropped without wait).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: nix has no wait4 (the child's own rusage); this waits for our own child
+    // with out-pointers valid for the call; the Child is not waited on again (it is
+    // dropped without wait). `rusage` is plain integers, so zeroed is a valid value.
+    let (rc, usage) = unsafe {
+        let rc = libc::wait4(child.id() as i32, &mut status, 0, usage.as_mut_ptr());
+        (rc, usage.assume_init())
+    };
     let wall = start.elapsed();
     if rc < 0 {
         return Err(Error::Io(std::io::Error::last_os_error()));

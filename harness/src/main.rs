@@ -89,14 +89,15 @@ fn main() {
             }
             Ok(())
         }),
-        Command::Images => harness::backend::docker::DockerBackend::connect("images")
-            .and_then(|d| {
+        Command::Images => {
+            harness::backend::docker::DockerBackend::connect("images").and_then(|d| {
                 harness::images::build(&d)?;
                 eprintln!("built {}", harness::images::POD_IMAGE);
                 harness::images::build_install(&d)?;
                 eprintln!("built {}", harness::images::INSTALL_IMAGE);
                 Ok(())
-            }),
+            })
+        }
     };
     if let Err(e) = result {
         eprintln!("harness: {e}");

@@ -92,8 +92,10 @@ impl Drop for OvsServer {
     fn drop(&mut self) {
         match self {
             OvsServer::Mock { child, .. } => {
-                // SAFETY: kill(2) on our own child.
-                unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(child.id() as i32),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
                 let _ = child.wait();
             }
             OvsServer::Real { dir, .. } => {

@@ -23,25 +23,48 @@ fn deploy_manifests_apply_and_show() {
         assert!(out.contains("created"), "{out}");
     }
     let shown = |args: &[&str]| kubectl.ok(args, None).unwrap();
-    let sa = shown(&["get", "serviceaccount", "-n", "kube-system", "userspace-cni", "-o", "name"]);
+    let sa = shown(&[
+        "get",
+        "serviceaccount",
+        "-n",
+        "kube-system",
+        "userspace-cni",
+        "-o",
+        "name",
+    ]);
     assert_eq!(sa.trim(), "serviceaccount/userspace-cni");
     let role = shown(&["get", "clusterrole", "userspace-cni", "-o", "json"]);
     let role: serde_json::Value = serde_json::from_str(&role).unwrap();
     let verbs = &role["rules"][0]["verbs"];
     for v in ["get", "update"] {
-        assert!(
-            verbs.as_array().unwrap().iter().any(|x| x == v),
-            "{verbs}"
-        );
+        assert!(verbs.as_array().unwrap().iter().any(|x| x == v), "{verbs}");
     }
     let binding = shown(&["get", "clusterrolebinding", "userspace-cni", "-o", "name"]);
-    assert_eq!(binding.trim(), "clusterrolebinding.rbac.authorization.k8s.io/userspace-cni");
-    let ds = shown(&["get", "daemonset", "-n", "kube-system", "userspace-cni", "-o", "json"]);
+    assert_eq!(
+        binding.trim(),
+        "clusterrolebinding.rbac.authorization.k8s.io/userspace-cni"
+    );
+    let ds = shown(&[
+        "get",
+        "daemonset",
+        "-n",
+        "kube-system",
+        "userspace-cni",
+        "-o",
+        "json",
+    ]);
     let ds: serde_json::Value = serde_json::from_str(&ds).unwrap();
     let container = &ds["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["image"], "userspace-cni-install:dev");
     assert_eq!(container["command"][0], "/usrsp-install");
-    let nads = shown(&["get", "network-attachment-definitions", "-n", "default", "-o", "name"]);
+    let nads = shown(&[
+        "get",
+        "network-attachment-definitions",
+        "-n",
+        "default",
+        "-o",
+        "name",
+    ]);
     for nad in [
         "userspace-vpp-memif",
         "userspace-ovs-vhostuser",
@@ -50,7 +73,15 @@ fn deploy_manifests_apply_and_show() {
         assert!(nads.contains(&format!("/{nad}\n")), "{nad} in {nads}");
     }
     // Each NAD's config is a netconf the plugin reads.
-    let nad = shown(&["get", "net-attach-def", "-n", "default", "userspace-vpp-memif", "-o", "json"]);
+    let nad = shown(&[
+        "get",
+        "net-attach-def",
+        "-n",
+        "default",
+        "userspace-vpp-memif",
+        "-o",
+        "json",
+    ]);
     let nad: serde_json::Value = serde_json::from_str(&nad).unwrap();
     let conf: serde_json::Value =
         serde_json::from_str(nad["spec"]["config"].as_str().unwrap()).unwrap();

@@ -36,7 +36,10 @@ impl MockKube {
         while !mock.kubeconfig.exists() {
             if let Some(status) = mock.child.try_wait().ok().flatten() {
                 let log = std::fs::read_to_string(dir.join("mock-kube.log")).unwrap_or_default();
-                return Err(Error::Exited("mock-kube".into(), format!("{status}: {log}")));
+                return Err(Error::Exited(
+                    "mock-kube".into(),
+                    format!("{status}: {log}"),
+                ));
             }
             if Instant::now() > deadline {
                 return Err(Error::Timeout("mock-kube to listen".into()));
@@ -54,8 +57,10 @@ impl MockKube {
 
 impl Drop for MockKube {
     fn drop(&mut self) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let deadline = Instant::now() + Duration::from_secs(5);
         while self.child.try_wait().ok().flatten().is_none() {
             if Instant::now() > deadline {
@@ -181,7 +186,13 @@ impl Kubectl {
     pub fn replace_status(&self, pod: &Value) -> Result<bool> {
         let body = serde_json::to_string(pod).expect("json");
         let out = self.run(
-            &["replace", "--subresource=status", "--validate=false", "-f", "-"],
+            &[
+                "replace",
+                "--subresource=status",
+                "--validate=false",
+                "-f",
+                "-",
+            ],
             Some(&body),
         )?;
         if out.success {

@@ -125,10 +125,7 @@ pub fn write_atomic(dir: &Path, files: &BTreeMap<String, String>) -> Result<bool
     for (name, content) in files {
         std::fs::write(ts_dir.join(name), content)?;
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            ts_dir.join(name),
-            std::fs::Permissions::from_mode(0o644),
-        )?;
+        std::fs::set_permissions(ts_dir.join(name), std::fs::Permissions::from_mode(0o644))?;
     }
     std::fs::set_permissions(&ts_dir, {
         use std::os::unix::fs::PermissionsExt;
@@ -196,7 +193,10 @@ mod tests {
     #[test]
     fn map_is_sorted_without_trailing_newline() {
         let map: BTreeMap<String, String> = [
-            ("k8s.v1.cni.cncf.io/networks".to_string(), "net-a".to_string()),
+            (
+                "k8s.v1.cni.cncf.io/networks".to_string(),
+                "net-a".to_string(),
+            ),
             ("a".into(), "x\ny".into()),
         ]
         .into();

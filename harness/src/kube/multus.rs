@@ -86,7 +86,9 @@ pub fn parse_networks(text: &str, pod_ns: &str) -> Result<Vec<Selection>> {
 
 /// The interface name of the `index`-th additional network (1-based: net1, net2, ...).
 pub fn ifname(sel: &Selection, index: usize) -> String {
-    sel.interface.clone().unwrap_or_else(|| format!("net{index}"))
+    sel.interface
+        .clone()
+        .unwrap_or_else(|| format!("net{index}"))
 }
 
 /// `IgnoreUnknown=1;K8S_POD_NAMESPACE=..;K8S_POD_NAME=..;K8S_POD_INFRA_CONTAINER_ID=..;K8S_POD_UID=..`
@@ -106,13 +108,22 @@ pub fn device_info_name(sel: &Selection, sandbox: &str, ifname: &str) -> String 
 /// The delegate's stdin from a NAD's `spec.config`: `name` injected when missing,
 /// `runtimeConfig.CNIDeviceInfoFile` when the config declares that capability and a path
 /// is given, re-encoded as Go does (compact, keys sorted, `<>&` escaped).
-pub fn delegate_config(spec_config: &str, nad_name: &str, device_info: Option<&str>) -> Result<(Vec<u8>, bool)> {
+pub fn delegate_config(
+    spec_config: &str,
+    nad_name: &str,
+    device_info: Option<&str>,
+) -> Result<(Vec<u8>, bool)> {
     let mut conf: Value = serde_json::from_str(spec_config)
         .map_err(|e| Error::Check(format!("NAD {nad_name}: spec.config: {e}")))?;
     let obj = conf
         .as_object_mut()
         .ok_or_else(|| Error::Check(format!("NAD {nad_name}: spec.config is not an object")))?;
-    if obj.get("name").and_then(Value::as_str).unwrap_or("").is_empty() {
+    if obj
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .is_empty()
+    {
         obj.insert("name".into(), json!(nad_name));
     }
     let wants = obj
@@ -122,9 +133,7 @@ pub fn delegate_config(spec_config: &str, nad_name: &str, device_info: Option<&s
         .unwrap_or(false);
     let mut passed = false;
     if let (true, Some(path)) = (wants, device_info) {
-        let rc = obj
-            .entry("runtimeConfig")
-            .or_insert_with(|| json!({}));
+        let rc = obj.entry("runtimeConfig").or_insert_with(|| json!({}));
         if let Some(rc) = rc.as_object_mut() {
             rc.insert("CNIDeviceInfoFile".into(), json!(path));
             passed = true;
@@ -139,7 +148,12 @@ pub fn sorted(v: Value) -> Value {
         Value::Object(m) => {
             let mut entries: Vec<(String, Value)> = m.into_iter().collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect::<Map<_, _>>())
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted(v)))
+                    .collect::<Map<_, _>>(),
+            )
         }
         Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
         other => other,
@@ -177,7 +191,11 @@ pub struct DeviceInfo {
     pub pci: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vdpa: Option<Value>,
-    #[serde(rename = "vhost-user", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "vhost-user",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub vhost_user: Option<VhostDevice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memif: Option<MemifDevice>,
@@ -228,7 +246,11 @@ pub struct NetworkStatus {
     pub default: bool,
     #[serde(default = "empty_object")]
     pub dns: Value,
-    #[serde(rename = "device-info", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "device-info",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub device_info: Option<DeviceInfo>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gateway: Vec<String>,
@@ -429,7 +451,8 @@ mod tests {
 
     #[test]
     fn no_sandboxed_interface_no_entry_and_ips_by_index() {
-        let host_only = json!({"interfaces": [{"name": "vhu"}], "ips": [{"address": "10.0.0.1/24"}]});
+        let host_only =
+            json!({"interfaces": [{"name": "vhu"}], "ips": [{"address": "10.0.0.1/24"}]});
         assert!(statuses_from_result(&host_only, "n", None).is_empty());
         let two = json!({
             "interfaces": [{"name": "a", "sandbox": "/x"}, {"name": "host"}, {"name": "b", "sandbox": "/x"}],

@@ -74,12 +74,8 @@ impl NodePod {
             .iter()
             .filter_map(|m| {
                 let rest = path.strip_prefix(m.target.trim_end_matches('/'))?;
-                (rest.is_empty() || rest.starts_with('/')).then(|| {
-                    (
-                        m.target.len(),
-                        m.source.join(rest.trim_start_matches('/')),
-                    )
-                })
+                (rest.is_empty() || rest.starts_with('/'))
+                    .then(|| (m.target.len(), m.source.join(rest.trim_start_matches('/'))))
             })
             .max_by_key(|(len, _)| *len)
             .map(|(_, p)| p)
@@ -104,7 +100,13 @@ fn s(v: &Value) -> String {
 }
 
 impl Node {
-    pub fn new(admin: Kubectl, plugin: PathBuf, cni_path: String, dir: &Path, run_id: &str) -> Node {
+    pub fn new(
+        admin: Kubectl,
+        plugin: PathBuf,
+        cni_path: String,
+        dir: &Path,
+        run_id: &str,
+    ) -> Node {
         Node {
             multus: admin.as_user("multus"),
             admin,
@@ -164,7 +166,9 @@ impl Node {
             } else if let Some(items) = v["downwardAPI"]["items"].as_array() {
                 let pod_dir = self.kubelet_dir.join(&uid);
                 made.push(pod_dir.clone());
-                let dir = pod_dir.join("volumes/kubernetes.io~downward-api").join(&vname);
+                let dir = pod_dir
+                    .join("volumes/kubernetes.io~downward-api")
+                    .join(&vname);
                 downward.push(DownwardVolume {
                     dir: dir.clone(),
                     items: items
@@ -419,8 +423,14 @@ impl Node {
                 }
                 if let Err(e) = self.admin.ok(
                     &[
-                        "delete", "pod", &p.name, "-n", &p.namespace, "--grace-period=0",
-                        "--force", "--wait=false",
+                        "delete",
+                        "pod",
+                        &p.name,
+                        "-n",
+                        &p.namespace,
+                        "--grace-period=0",
+                        "--force",
+                        "--wait=false",
                     ],
                     None,
                 ) {

@@ -72,7 +72,8 @@ pub fn run(scenario: &Scenario, opts: &Options, run_id: &str) -> Result<Report> 
             }
             let name = node.pods[0].name.clone();
             let errors = node.teardown(0);
-            run.report.step(&format!("remove pod {name}"), || first(errors));
+            run.report
+                .step(&format!("remove pod {name}"), || first(errors));
         }
     }
     run.host = None;
@@ -120,15 +121,13 @@ impl KubeRun<'_> {
             .step("start mock-kube", || MockKube::start(&kube_dir))?;
         let admin = Kubectl::new(mock.kubeconfig(), "admin", &kube_dir.join("cache"));
         let plugin_kc = self.plugin_kubeconfig();
-        self.report.step(
-            "kubeconfig for the plugin (Multus' identity)",
-            || {
+        self.report
+            .step("kubeconfig for the plugin (Multus' identity)", || {
                 std::fs::copy(mock.kubeconfig(), &plugin_kc)?;
                 Kubectl::new(&plugin_kc, "admin", &kube_dir.join("cache"))
                     .ok(&["config", "use-context", "multus"], None)
                     .map(drop)
-            },
-        )?;
+            })?;
         let api_socket = self.root.join("run/vpp/api.sock");
         let ovs_dir = self.root.join("ovs");
         std::fs::create_dir_all(api_socket.parent()?).ok()?;
@@ -195,14 +194,21 @@ impl KubeRun<'_> {
     }
 
     fn apply(&mut self, file: &str) {
-        let (root, api, kc) = (self.root.clone(), self.host_api.clone(), self.plugin_kubeconfig());
+        let (root, api, kc) = (
+            self.root.clone(),
+            self.host_api.clone(),
+            self.plugin_kubeconfig(),
+        );
         let path = self.scenario.dir.join(file);
         let node = self.node.as_ref().expect("node");
         let admin = node.admin.clone();
         let applied = self.report.step(&format!("kubectl apply -f {file}"), || {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| Error::Check(format!("{}: {e}", path.display())))?;
-            admin.ok(&["apply", "-f", "-"], Some(&template(&text, &root, &api, &kc)))
+            admin.ok(
+                &["apply", "-f", "-"],
+                Some(&template(&text, &root, &api, &kc)),
+            )
         });
         if applied.is_none() {
             return;
@@ -224,9 +230,11 @@ impl KubeRun<'_> {
             let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
             let backend = &mut *self.backend;
             let node = self.node.as_mut().expect("node");
-            let started = self.report.step(&format!("start pod {name} (Multus ADD)"), || {
-                node.start(backend, &pod)
-            });
+            let started = self
+                .report
+                .step(&format!("start pod {name} (Multus ADD)"), || {
+                    node.start(backend, &pod)
+                });
             if let (Some(()), Some(p)) = (started, node.pods.last()) {
                 let nets: Vec<String> = p
                     .attachments
@@ -337,7 +345,9 @@ impl KubeRun<'_> {
                 for name in self.targets(pod) {
                     let result = self.device_info(&name);
                     self.report
-                        .step(&format!("{name}: sockets where device-info says"), || result);
+                        .step(&format!("{name}: sockets where device-info says"), || {
+                            result
+                        });
                 }
             }
             Step::NothingLeft => {
@@ -364,8 +374,12 @@ impl KubeRun<'_> {
 
     fn exec(&mut self, name: &str, next: &str, command: &[String], expect: &[String], show: bool) {
         let ips = self.ips();
-        let argv: Result<Vec<String>> = command.iter().map(|a| expand(a, &ips, name, next)).collect();
-        let expect: Result<Vec<String>> = expect.iter().map(|e| expand(e, &ips, name, next)).collect();
+        let argv: Result<Vec<String>> = command
+            .iter()
+            .map(|a| expand(a, &ips, name, next))
+            .collect();
+        let expect: Result<Vec<String>> =
+            expect.iter().map(|e| expand(e, &ips, name, next)).collect();
         let label = format!("{name}: {}", command.join(" "));
         let node = self.node.as_mut().expect("node");
         let i = node.pods.iter().position(|p| p.name == name).expect("pod");
@@ -396,13 +410,15 @@ impl KubeRun<'_> {
                 .pod(&p.namespace, &p.name)?
                 .ok_or_else(|| Error::Check(format!("pod {} is not in the API", p.name)))?;
             let ann = &pod["metadata"]["annotations"];
-            let status: Vec<multus::NetworkStatus> =
-                serde_json::from_str(ann[multus::NETWORK_STATUS_ANNOTATION].as_str().unwrap_or("[]"))
-                    .map_err(|e| Error::Check(format!("{}: network-status: {e}", p.name)))?;
-            let data: serde_json::Value = serde_json::from_str(
-                ann["userspace/configuration-data"].as_str().unwrap_or("[]"),
+            let status: Vec<multus::NetworkStatus> = serde_json::from_str(
+                ann[multus::NETWORK_STATUS_ANNOTATION]
+                    .as_str()
+                    .unwrap_or("[]"),
             )
-            .map_err(|e| Error::Check(format!("{}: configuration-data: {e}", p.name)))?;
+            .map_err(|e| Error::Check(format!("{}: network-status: {e}", p.name)))?;
+            let data: serde_json::Value =
+                serde_json::from_str(ann["userspace/configuration-data"].as_str().unwrap_or("[]"))
+                    .map_err(|e| Error::Check(format!("{}: configuration-data: {e}", p.name)))?;
             for a in &p.attachments {
                 attached += 1;
                 if !status.iter().any(|s| s.interface == a.ifname) {
@@ -413,7 +429,11 @@ impl KubeRun<'_> {
                 }
                 let entries = data
                     .as_array()
-                    .map(|d| d.iter().filter(|e| e["ifName"] == a.ifname.as_str()).count())
+                    .map(|d| {
+                        d.iter()
+                            .filter(|e| e["ifName"] == a.ifname.as_str())
+                            .count()
+                    })
                     .unwrap_or(0);
                 if entries != 1 {
                     return Err(Error::Check(format!(

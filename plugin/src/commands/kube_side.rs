@@ -32,7 +32,7 @@ pub fn open_for_add(conf: &NetConf, pairs: &[(String, String)]) -> Result<Option
     let mut args = PodArgs::from_pairs(pairs, true)
         .map_err(|m| Error::Cni(CniError::new("", ErrorCode::InvalidEnvironment, m)))?;
     args.fill_from_netconf(conf.args.as_ref());
-    let timeout = crate::plan::timeout(&conf)?;
+    let timeout = crate::plan::timeout(conf)?;
     let Some(session) = Session::open(&conf.kubeconfig, &args, timeout, true)? else {
         return Ok(None);
     };
