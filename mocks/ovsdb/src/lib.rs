@@ -15,6 +15,7 @@
 //! - [`db_file`]: the OVSDB database file format, to keep data across restarts.
 //! - [`state`], [`methods`], [`server`]: shared state, the JSON-RPC methods, the socket.
 //! - [`faults`]: misbehaviour on request, for testing clients.
+//! - [`real`]: the real OVS, started for the tests that need it or compare against it.
 //!
 //! Limits: one database besides `_Server`; `monitor_cond_since` always answers "not
 //! found" with the all-zero transaction id, as a standalone ovsdb-server does; no
@@ -27,6 +28,7 @@ pub mod faults;
 pub mod locks;
 pub mod methods;
 pub mod monitor;
+pub mod real;
 pub mod schema;
 pub mod server;
 pub mod server_db;
