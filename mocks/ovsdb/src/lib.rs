@@ -2,6 +2,9 @@
 //! clients accept unchanged — `ovs-vsctl` runs against it — and that plays ovs-vswitchd's
 //! part for what clients wait for (`ofport`, `error`, `cur_cfg`, vhost-user sockets).
 //!
+//! It knows nothing of CNI or of the plugin: it serves what an OVSDB server and
+//! ovs-vswitchd would, to any client.
+//!
 //! - [`schema`]: the schemas served (the real Open_vSwitch and `_Server` schemas are
 //!   carried in `schema/`).
 //! - [`db`], [`cond`], [`transact`]: rows, `where` clauses and the operations, with the
