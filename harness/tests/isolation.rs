@@ -598,3 +598,50 @@ esac"#,
     assert!(bed.run("DEL", A, "net1", &conf).success);
     bed.assert_clean("after DEL");
 }
+
+/// DEL reports every step that failed, not only the first: with the vswitch unreachable
+/// and the IPAM plugin refusing the release, both are named (the vswitch's code first);
+/// what DEL needs is kept, and a DEL once both are back finishes.
+#[test]
+fn del_reports_every_failed_step() {
+    let bed = Bed::new();
+    let state = bed.root.path().join("ipam-state");
+    std::fs::create_dir_all(&state).unwrap();
+    let refuse = state.join("refuse");
+    bed.ipam_script(
+        "refusing-ipam",
+        &format!(
+            r#"case "$CNI_COMMAND" in
+ADD) echo '{{"cniVersion":"1.0.0","ips":[{{"address":"10.9.0.2/24"}}]}}';;
+DEL) if [ -e "{}" ]; then echo '{{"cniVersion":"1.0.0","code":999,"msg":"release refused"}}'; exit 1; fi;;
+VERSION) echo '{{"cniVersion":"1.0.0","supportedVersions":["0.3.1","0.4.0","1.0.0"]}}';;
+esac"#,
+            refuse.display()
+        ),
+    );
+    let mut conf = bed.conf.clone();
+    conf["ipam"] = json!({"type": "refusing-ipam"});
+    let out = bed.run("ADD", A, "net1", &conf);
+    assert!(out.success, "ADD: {}", out.stdout);
+    std::fs::write(&refuse, b"").unwrap();
+    // The vswitch unreachable: its socket file moved away (it keeps serving there).
+    let away = bed.root.path().join("away.sock");
+    std::fs::rename(&bed.dirs.api_socket, &away).unwrap();
+    let out = bed.run("DEL", A, "net1", &conf);
+    assert!(!out.success, "DEL: {}", out.stdout);
+    let msg = out.json()["msg"].as_str().unwrap_or_default().to_string();
+    assert!(
+        msg.contains("release refused"),
+        "IPAM failure not reported: {msg}"
+    );
+    assert!(
+        msg.contains("api.sock"),
+        "vswitch failure not reported: {msg}"
+    );
+    assert_eq!(out.code(), Some(11), "{}", out.stdout);
+    std::fs::remove_file(&refuse).unwrap();
+    std::fs::rename(&away, &bed.dirs.api_socket).unwrap();
+    let out = bed.run("DEL", A, "net1", &conf);
+    assert!(out.success, "DEL: {}", out.stdout);
+    bed.assert_clean("after DEL");
+}
