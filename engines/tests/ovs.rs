@@ -19,7 +19,7 @@ enum Ovs {
         _server: mock_ovsdb::Server,
     },
     Real {
-        dir: PathBuf,
+        _ovs: mock_ovsdb::real::RealOvs,
         _serial: std::sync::MutexGuard<'static, ()>,
     },
 }
@@ -35,26 +35,14 @@ impl Ovs {
             }
             _ => {
                 let guard = REAL_OVS.lock().unwrap_or_else(|e| e.into_inner());
-                let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/start-ovs.sh");
-                // Its own network namespace: ovs-vswitchd's userspace datapath clashes
-                // with any other one running in the same namespace.
-                let ns = format!("usrsp-engt{}", std::process::id());
-                let out = Command::new(&script)
-                    .args(["--netns", &ns])
-                    .arg(dir)
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "ci/start-ovs.sh failed (run ci/install-deps.sh for openvswitch-switch-dpdk): {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                let ovs = mock_ovsdb::real::RealOvs::start(dir).unwrap_or_else(|e| panic!("{e}"));
+                let sock = ovs.socket();
                 (
                     Ovs::Real {
-                        dir: dir.to_path_buf(),
+                        _ovs: ovs,
                         _serial: guard,
                     },
-                    dir.join("db.sock"),
+                    sock,
                 )
             }
         }
@@ -68,15 +56,6 @@ impl Ovs {
             .output()
             .expect("ovs-vsctl (Debian openvswitch-switch; run ci/install-deps.sh)");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-}
-
-impl Drop for Ovs {
-    fn drop(&mut self) {
-        if let Ovs::Real { dir, .. } = self {
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/start-ovs.sh");
-            let _ = Command::new(script).arg("--stop").arg(&*dir).output();
-        }
     }
 }
 

@@ -1,6 +1,10 @@
 //! The scenario harness: runs the `userspace` plugin, the simulated vswitches and a CNI
 //! runtime together, and reports what it saw. Its pieces also serve the workspace's
 //! end-to-end tests.
+//!
+//! It is the one crate that knows all the others, and it drives them only from outside (as
+//! binaries, sockets and their public clients): it must not reach into the plugin's or the
+//! mocks' internals, nor hold rules the plugin or an engine owns.
 
 pub mod backend;
 pub mod bench;
@@ -18,6 +22,7 @@ pub mod runner;
 pub mod runtime;
 pub mod scenario;
 pub mod up;
+pub mod testbed;
 pub mod vpp_state;
 
 use std::path::PathBuf;

@@ -1,6 +1,7 @@
 //! An OVSDB server for tests and scenarios: mock-ovsdb (a process of the workspace's
 //! binary), or the real ovsdb-server + ovs-vswitchd (DPDK build) started by
-//! `ci/start-ovs.sh`. Stopped on drop.
+//! `ci/start-ovs.sh` through [`mock_ovsdb::real`] (the one place tests start a real OVS).
+//! Stopped on drop.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -9,12 +10,14 @@ use std::time::{Duration, Instant};
 use crate::{bins, Error, Result};
 
 pub enum OvsServer {
-    Mock { child: Child, socket: PathBuf },
-    Real { dir: PathBuf, socket: PathBuf },
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/start-ovs.sh")
+    Mock {
+        child: Child,
+        socket: PathBuf,
+    },
+    Real {
+        ovs: mock_ovsdb::real::RealOvs,
+        socket: PathBuf,
+    },
 }
 
 impl OvsServer {
@@ -51,23 +54,10 @@ impl OvsServer {
     /// namespace clash (each makes the tap `ovs-netdev`), so this one works whatever
     /// other OVS runs on the machine.
     pub fn real(dir: &Path) -> Result<OvsServer> {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let out = Command::new(script())
-            .args(["--netns", &format!("usrsp-ovs{}-{n}", std::process::id())])
-            .arg(dir)
-            .output()
-            .map_err(|e| Error::Spawn("ci/start-ovs.sh".into(), e))?;
-        if !out.status.success() {
-            return Err(Error::Command(
-                "ci/start-ovs.sh (run ci/install-deps.sh for openvswitch-switch-dpdk)".into(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            ));
-        }
-        Ok(OvsServer::Real {
-            dir: dir.to_path_buf(),
-            socket: dir.join("db.sock"),
-        })
+        let ovs = mock_ovsdb::real::RealOvs::start(dir)
+            .map_err(|e| Error::Command("ci/start-ovs.sh".into(), e.to_string()))?;
+        let socket = ovs.socket();
+        Ok(OvsServer::Real { ovs, socket })
     }
 
     pub fn socket(&self) -> &Path {
@@ -90,15 +80,13 @@ impl OvsServer {
 
 impl Drop for OvsServer {
     fn drop(&mut self) {
-        match self {
-            OvsServer::Mock { child, .. } => {
-                // SAFETY: kill(2) on our own child.
-                unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-                let _ = child.wait();
-            }
-            OvsServer::Real { dir, .. } => {
-                let _ = Command::new(script()).arg("--stop").arg(&*dir).output();
-            }
+        // A real OVS stops when its `RealOvs` drops.
+        if let OvsServer::Mock { child, .. } = self {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let _ = child.wait();
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
@@ -45,6 +45,48 @@ pub struct PluginCall {
 }
 
 impl PluginCall {
+    /// Starts the plugin with `stdin` written to it; its stdout and stderr are piped when
+    /// `capture`, else dropped. For callers that wait, or kill it midway.
+    pub fn spawn(&self, command: &str, stdin: &Value, capture: bool) -> Result<Child> {
+        let out = || {
+            if capture {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            }
+        };
+        let mut cmd = match self.wrapper.split_first() {
+            None => Command::new(&self.plugin),
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(&self.plugin);
+                c
+            }
+        };
+        let mut child = cmd
+            .env_clear()
+            .envs(self.env.iter().cloned())
+            .env("CNI_COMMAND", command)
+            .env("CNI_CONTAINERID", &self.container_id)
+            .env("CNI_NETNS", &self.netns)
+            .env("CNI_IFNAME", &self.if_name)
+            .env("CNI_ARGS", &self.args)
+            .env("CNI_PATH", &self.cni_path)
+            .stdin(Stdio::piped())
+            .stdout(out())
+            .stderr(out())
+            .spawn()
+            .map_err(|e| Error::Spawn(self.plugin.display().to_string(), e))?;
+        let body = serde_json::to_vec(stdin).expect("json");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&body)
+            .map_err(|e| Error::Spawn("plugin stdin".into(), e))?;
+        Ok(child)
+    }
+
     pub fn new(
         plugin: &Path,
         cni_path: &str,
@@ -65,35 +107,7 @@ impl PluginCall {
     }
 
     pub fn run(&self, command: &str, stdin: &Value) -> Result<Outcome> {
-        let mut cmd = match self.wrapper.split_first() {
-            None => Command::new(&self.plugin),
-            Some((program, args)) => {
-                let mut c = Command::new(program);
-                c.args(args).arg(&self.plugin);
-                c
-            }
-        };
-        let mut child = cmd
-            .env_clear()
-            .envs(self.env.iter().cloned())
-            .env("CNI_COMMAND", command)
-            .env("CNI_CONTAINERID", &self.container_id)
-            .env("CNI_NETNS", &self.netns)
-            .env("CNI_IFNAME", &self.if_name)
-            .env("CNI_ARGS", &self.args)
-            .env("CNI_PATH", &self.cni_path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::Spawn(self.plugin.display().to_string(), e))?;
-        let body = serde_json::to_vec(stdin).expect("json");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(&body)
-            .map_err(|e| Error::Spawn("plugin stdin".into(), e))?;
+        let child = self.spawn(command, stdin, true)?;
         let out = child
             .wait_with_output()
             .map_err(|e| Error::Spawn(self.plugin.display().to_string(), e))?;

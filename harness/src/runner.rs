@@ -23,18 +23,17 @@ pub struct Options {
     pub keep: bool,
 }
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
+/// Set by SIGINT; the handler is registered once, on first use.
+static INTERRUPTED: std::sync::LazyLock<std::sync::Arc<AtomicBool>> =
+    std::sync::LazyLock::new(|| {
+        let flag = std::sync::Arc::new(AtomicBool::new(false));
+        let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, flag.clone());
+        flag
+    });
 
 /// Ctrl-C stops after the running step, then the teardown still runs.
 fn catch_interrupt() {
-    // SAFETY: the handler only stores to an atomic.
-    unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-    }
+    std::sync::LazyLock::force(&INTERRUPTED);
 }
 
 struct RunningPod {

@@ -4,91 +4,49 @@
 //! holds nothing: no vswitch objects, no files, no IPAM allocation.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use harness::bins;
-use harness::demo::{leftovers, netconf, DemoDirs};
-use harness::mock_vpp::MockVpp;
+use harness::demo::leftovers;
 use harness::plugin::{Outcome, PluginCall};
+use harness::testbed;
 use harness::vpp_state::VppState;
 use rstest::rstest;
 use serde_json::{json, Value};
 
+/// The harness's test bed with this file's netconf and attachment.
 struct Bed {
-    _root: tempfile::TempDir,
-    dirs: DemoDirs,
-    mock: MockVpp,
+    bed: testbed::Bed,
     conf: Value,
     call: PluginCall,
 }
 
+impl std::ops::Deref for Bed {
+    type Target = testbed::Bed;
+
+    fn deref(&self) -> &testbed::Bed {
+        &self.bed
+    }
+}
+
 impl Bed {
     fn new(faults: &[&str], timeout_ms: u64) -> Bed {
-        let root = tempfile::tempdir().unwrap();
-        let dirs = DemoDirs::under(root.path());
-        std::fs::create_dir_all(dirs.api_socket.parent().unwrap()).unwrap();
-        let args: Vec<&str> = faults.iter().flat_map(|f| ["--fault", f]).collect();
-        let mock = MockVpp::start_with(&dirs.api_socket, &args).unwrap();
-        let mut conf = netconf(&dirs, "1.0.0", true);
+        let bed = testbed::Bed::with_faults(faults).unwrap();
+        let mut conf = bed.conf("1.0.0");
         conf["timeoutMs"] = json!(timeout_ms);
-        let netns = root.path().join("netns");
-        std::fs::write(&netns, b"").unwrap();
-        let plugin = bins::binary("userspace-cni", "userspace").unwrap();
-        let call = PluginCall::new(
-            &plugin,
-            &bins::cni_path(&[]),
-            "0123456789abcdef",
-            &netns.display().to_string(),
-            "net1",
-        );
-        Bed {
-            _root: root,
-            dirs,
-            mock,
-            conf,
-            call,
-        }
+        let call = bed.call("0123456789abcdef", "net1");
+        Bed { bed, conf, call }
     }
 
     fn run(&self, command: &str) -> Outcome {
         self.call.run(command, &self.conf).unwrap()
     }
 
-    fn assert_clean(&self, what: &str) {
-        let s = VppState::read(self.mock.socket()).unwrap();
-        assert!(s.is_pristine(), "{what}: left on the vswitch: {s:?}");
-        let left = leftovers(&[&self.dirs.shared, &self.dirs.data, &self.dirs.ipam]);
-        assert!(left.is_empty(), "{what}: left on disk: {left:?}");
-    }
-
     /// Runs the plugin and kills it (SIGKILL) after `after`; false when it had ended by
     /// itself before that.
     fn run_killed(&self, command: &str, after: Duration) -> bool {
-        let mut child = Command::new(&self.call.plugin)
-            .env_clear()
-            .env("CNI_COMMAND", command)
-            .env("CNI_CONTAINERID", &self.call.container_id)
-            .env("CNI_NETNS", &self.call.netns)
-            .env("CNI_IFNAME", &self.call.if_name)
-            .env("CNI_PATH", &self.call.cni_path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(&serde_json::to_vec(&self.conf).unwrap())
-            .unwrap();
-        std::thread::sleep(after);
-        let ended = child.try_wait().ok().flatten().is_some();
-        let _ = child.kill();
-        let _ = child.wait();
-        !ended
+        let start = std::time::Instant::now();
+        testbed::run_killed(&self.call, command, &self.conf, || start.elapsed() >= after)
     }
 }
 
@@ -139,18 +97,11 @@ fn the_vswitch_crashing_mid_add_leaves_a_record_that_del_finishes() {
     let out = bed.run("ADD");
     assert_eq!(out.code(), Some(11), "{}", out.stdout);
     // The vswitch is gone (its state with it); the plugin kept what DEL needs.
-    drop(bed.mock);
-    let root = bed._root;
-    let dirs = bed.dirs;
-    // A crashed VPP leaves its socket file behind; its restart replaces it.
-    let _ = std::fs::remove_file(&dirs.api_socket);
-    let mock = MockVpp::start(&dirs.api_socket).unwrap();
+    let Bed { bed, conf, call } = bed;
     let bed = Bed {
-        _root: root,
-        dirs,
-        mock,
-        conf: bed.conf,
-        call: bed.call,
+        bed: bed.restart_vpp().unwrap(),
+        conf,
+        call,
     };
     assert!(bed.run("DEL").success);
     bed.assert_clean("DEL after the crash");
@@ -249,7 +200,7 @@ fn sixty_four_in_parallel() {
 #[test]
 fn planted_symlinks_are_not_followed() {
     let bed = Bed::new(&[], 5000);
-    let victim = bed._root.path().join("victim");
+    let victim = bed.root.path().join("victim");
     std::fs::write(&victim, b"precious").unwrap();
     let dir = bed.dirs.shared.join("0123456789ab");
     std::fs::create_dir_all(&dir).unwrap();

@@ -13,53 +13,31 @@ use harness::bins;
 use harness::demo::{leftovers, netconf, DemoDirs};
 use harness::mock_vpp::MockVpp;
 use harness::plugin::{Outcome, PluginCall};
+use harness::testbed;
 use harness::vpp_state::VppState;
 use serde_json::{json, Value};
 
 /// A host with mock-vpp, the reference netconf (host-local IPAM) and room for stand-in
 /// IPAM plugins.
 struct Bed {
-    root: tempfile::TempDir,
-    dirs: DemoDirs,
-    mock: MockVpp,
+    bed: testbed::Bed,
     conf: Value,
-    netns: PathBuf,
-    plugin: PathBuf,
+}
+
+impl std::ops::Deref for Bed {
+    type Target = testbed::Bed;
+
+    fn deref(&self) -> &testbed::Bed {
+        &self.bed
+    }
 }
 
 impl Bed {
     fn new() -> Bed {
-        let root = tempfile::Builder::new()
-            .prefix("usrsp-iso")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let dirs = DemoDirs::under(root.path());
-        std::fs::create_dir_all(dirs.api_socket.parent().unwrap()).unwrap();
-        std::fs::create_dir_all(root.path().join("bin")).unwrap();
-        let mock = MockVpp::start(&dirs.api_socket).unwrap();
-        let mut conf = netconf(&dirs, "1.0.0", true);
+        let bed = testbed::Bed::new().unwrap();
+        let mut conf = bed.conf("1.0.0");
         conf["timeoutMs"] = json!(5000);
-        let netns = root.path().join("netns");
-        std::fs::write(&netns, b"").unwrap();
-        let plugin = bins::binary("userspace-cni", "userspace").unwrap();
-        Bed {
-            root,
-            dirs,
-            mock,
-            conf,
-            netns,
-            plugin,
-        }
-    }
-
-    fn call(&self, id: &str, ifname: &str) -> PluginCall {
-        PluginCall::new(
-            &self.plugin,
-            &bins::cni_path(&[&self.root.path().join("bin")]),
-            id,
-            &self.netns.display().to_string(),
-            ifname,
-        )
+        Bed { bed, conf }
     }
 
     fn run(&self, command: &str, id: &str, ifname: &str, conf: &Value) -> Outcome {
@@ -81,54 +59,15 @@ impl Bed {
         (vpp, files)
     }
 
-    fn assert_clean(&self, what: &str) {
-        let s = VppState::read(self.mock.socket()).unwrap();
-        assert!(s.is_pristine(), "{what}: left on the vswitch: {s:?}");
-        let left = leftovers(&[&self.dirs.shared, &self.dirs.data, &self.dirs.ipam]);
-        assert!(left.is_empty(), "{what}: left on disk: {left:?}");
-    }
-
-    /// Installs a stand-in IPAM plugin (a shell script) named `name`.
-    fn ipam_script(&self, name: &str, body: &str) {
-        use std::os::unix::fs::PermissionsExt;
-        let path = self.root.path().join("bin").join(name);
-        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-
     /// Runs the plugin and kills it (SIGKILL) once `ready` exists (or after 10 s);
     /// false when it had ended by itself before that.
     fn run_killed_when(&self, command: &str, id: &str, conf: &Value, ready: &Path) -> bool {
-        let call = self.call(id, "net1");
-        let mut child = Command::new(&call.plugin)
-            .env_clear()
-            .env("CNI_COMMAND", command)
-            .env("CNI_CONTAINERID", id)
-            .env("CNI_NETNS", &call.netns)
-            .env("CNI_IFNAME", "net1")
-            .env("CNI_PATH", &call.cni_path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(&serde_json::to_vec(conf).unwrap())
-            .unwrap();
-        for _ in 0..1000 {
-            if ready.exists() || child.try_wait().ok().flatten().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let ended = child.try_wait().ok().flatten().is_some();
-        let _ = child.kill();
-        let _ = child.wait();
-        !ended
+        testbed::run_killed(
+            &self.call(id, "net1"),
+            command,
+            conf,
+            testbed::exists(ready),
+        )
     }
 }
 
@@ -657,5 +596,52 @@ esac"#,
     let out = bed.run("ADD", A, "net1", &conf);
     assert_eq!(out.code(), Some(11), "{}", out.stdout);
     assert!(bed.run("DEL", A, "net1", &conf).success);
+    bed.assert_clean("after DEL");
+}
+
+/// DEL reports every step that failed, not only the first: with the vswitch unreachable
+/// and the IPAM plugin refusing the release, both are named (the vswitch's code first);
+/// what DEL needs is kept, and a DEL once both are back finishes.
+#[test]
+fn del_reports_every_failed_step() {
+    let bed = Bed::new();
+    let state = bed.root.path().join("ipam-state");
+    std::fs::create_dir_all(&state).unwrap();
+    let refuse = state.join("refuse");
+    bed.ipam_script(
+        "refusing-ipam",
+        &format!(
+            r#"case "$CNI_COMMAND" in
+ADD) echo '{{"cniVersion":"1.0.0","ips":[{{"address":"10.9.0.2/24"}}]}}';;
+DEL) if [ -e "{}" ]; then echo '{{"cniVersion":"1.0.0","code":999,"msg":"release refused"}}'; exit 1; fi;;
+VERSION) echo '{{"cniVersion":"1.0.0","supportedVersions":["0.3.1","0.4.0","1.0.0"]}}';;
+esac"#,
+            refuse.display()
+        ),
+    );
+    let mut conf = bed.conf.clone();
+    conf["ipam"] = json!({"type": "refusing-ipam"});
+    let out = bed.run("ADD", A, "net1", &conf);
+    assert!(out.success, "ADD: {}", out.stdout);
+    std::fs::write(&refuse, b"").unwrap();
+    // The vswitch unreachable: its socket file moved away (it keeps serving there).
+    let away = bed.root.path().join("away.sock");
+    std::fs::rename(&bed.dirs.api_socket, &away).unwrap();
+    let out = bed.run("DEL", A, "net1", &conf);
+    assert!(!out.success, "DEL: {}", out.stdout);
+    let msg = out.json()["msg"].as_str().unwrap_or_default().to_string();
+    assert!(
+        msg.contains("release refused"),
+        "IPAM failure not reported: {msg}"
+    );
+    assert!(
+        msg.contains("api.sock"),
+        "vswitch failure not reported: {msg}"
+    );
+    assert_eq!(out.code(), Some(11), "{}", out.stdout);
+    std::fs::remove_file(&refuse).unwrap();
+    std::fs::rename(&away, &bed.dirs.api_socket).unwrap();
+    let out = bed.run("DEL", A, "net1", &conf);
+    assert!(out.success, "DEL: {}", out.stdout);
     bed.assert_clean("after DEL");
 }

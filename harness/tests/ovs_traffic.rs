@@ -52,8 +52,10 @@ fn testpmd(socket: &Path, mode: &str, log: &Path) -> Child {
 }
 
 fn stop(mut c: Child) {
-    // SAFETY: kill(2) on our own child; SIGINT makes testpmd print its totals and close.
-    unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(c.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    );
     for _ in 0..100 {
         if c.try_wait().ok().flatten().is_some() {
             return;

@@ -4,18 +4,20 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use harness::bins;
-use harness::demo::{leftovers, netconf, DemoDirs};
-use harness::mock_vpp::MockVpp;
+use harness::demo::netconf;
 use harness::plugin::{Outcome, PluginCall};
-use harness::vpp_state::VppState;
+use harness::testbed;
 use serde_json::{json, Value};
 
-struct Bed {
-    root: tempfile::TempDir,
-    dirs: DemoDirs,
-    mock: MockVpp,
-    netns: String,
+/// The harness's test bed, calling the plugin for `net1`; requires the real host-local.
+struct Bed(testbed::Bed);
+
+impl std::ops::Deref for Bed {
+    type Target = testbed::Bed;
+
+    fn deref(&self) -> &testbed::Bed {
+        &self.0
+    }
 }
 
 impl Bed {
@@ -24,40 +26,15 @@ impl Bed {
             Path::new("/usr/lib/cni/host-local").exists(),
             "host-local missing: run ci/install-deps.sh (Debian containernetworking-plugins)"
         );
-        let root = tempfile::tempdir().unwrap();
-        let dirs = DemoDirs::under(root.path());
-        std::fs::create_dir_all(dirs.api_socket.parent().unwrap()).unwrap();
-        let mock = MockVpp::start(&dirs.api_socket).unwrap();
-        // Any existing file stands in for the pod's netns: the plugin only checks it.
-        let netns = root.path().join("netns");
-        std::fs::write(&netns, b"").unwrap();
-        Bed {
-            netns: netns.display().to_string(),
-            root,
-            dirs,
-            mock,
-        }
-    }
-
-    fn conf(&self, version: &str) -> Value {
-        netconf(&self.dirs, version, true)
+        Bed(testbed::Bed::new().unwrap())
     }
 
     fn call(&self, id: &str) -> PluginCall {
-        let plugin = bins::binary("userspace-cni", "userspace").unwrap();
-        PluginCall::new(&plugin, &bins::cni_path(&[]), id, &self.netns, "net1")
-    }
-
-    fn state(&self) -> VppState {
-        VppState::read(self.mock.socket()).unwrap()
+        self.0.call(id, "net1")
     }
 
     fn assert_clean(&self) {
-        let s = self.state();
-        assert!(s.is_pristine(), "left on mock-vpp: {s:?}");
-        let left = leftovers(&[&self.dirs.shared, &self.dirs.data, &self.dirs.ipam]);
-        assert!(left.is_empty(), "left on disk: {left:?}");
-        let _ = &self.root;
+        self.0.assert_clean("after DEL");
     }
 }
 

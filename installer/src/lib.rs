@@ -1,6 +1,8 @@
 //! Installing the plugin on a node: the DaemonSet's container copies its binaries into the
 //! host's CNI bin directory (a hostPath mount) and then waits.
 //!
+//! It knows nothing of CNI's protocol, of netconfs or of vswitches: it installs files.
+//!
 //! The runtime may exec the plugin at any moment, also while the new version is being
 //! copied, so a binary is never written in place: it is written under a temporary name in
 //! the same directory, synced, given its mode, and then renamed over the old one.

@@ -80,19 +80,22 @@ unsafe impl<const N: usize> GlobalAlloc for Arena<N> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         match self.carve(layout) {
             Some(p) => p,
-            None => System.alloc(layout),
+            // SAFETY: the caller's contract for `layout` is passed on unchanged.
+            None => unsafe { System.alloc(layout) },
         }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if !self.contains(ptr) {
-            System.dealloc(ptr, layout);
+            // SAFETY: `ptr` is not in the arena, so `System` handed it out with `layout`.
+            unsafe { System.dealloc(ptr, layout) };
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if !self.contains(ptr) {
-            return System.realloc(ptr, layout, new_size);
+            // SAFETY: `ptr` is not in the arena, so `System` handed it out with `layout`.
+            return unsafe { System.realloc(ptr, layout, new_size) };
         }
         if new_size <= layout.size() {
             return ptr;
@@ -116,12 +119,13 @@ unsafe impl<const N: usize> GlobalAlloc for Arena<N> {
             }
         }
         // SAFETY: the caller guarantees new_size, rounded up to align, does not overflow.
-        let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
-        let new = self.alloc(new_layout);
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: `new_layout` is valid (above) and of non-zero size (new_size > layout.size()).
+        let new = unsafe { self.alloc(new_layout) };
         if !new.is_null() {
             // SAFETY: both ranges are live allocations of at least layout.size() bytes and
             // distinct (the new one was just handed out).
-            std::ptr::copy_nonoverlapping(ptr, new, layout.size());
+            unsafe { std::ptr::copy_nonoverlapping(ptr, new, layout.size()) };
         }
         new
     }
@@ -237,6 +241,7 @@ mod tests {
                         .map(|_| {
                             // SAFETY: valid layout; the blocks are checked, never freed.
                             let p = unsafe { arena.alloc(layout) };
+                            // SAFETY: `p` is a fresh 64-byte block of this arena.
                             unsafe { std::ptr::write_bytes(p, t, 64) };
                             p as usize
                         })

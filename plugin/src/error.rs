@@ -69,6 +69,37 @@ pub enum Error {
     NotAvailable(String),
     #[error("{0}")]
     Kube(#[from] KubeError),
+    /// Independent steps that all failed (a teardown tries each): the first decides the
+    /// code, the message names every one.
+    #[error("{}", join_messages(.0))]
+    Several(Vec<Error>),
+}
+
+fn join_messages(all: &[Error]) -> String {
+    all.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Error {
+    /// Every failure of `results`, in order: none is `Ok`, one is itself, more are
+    /// [`Error::Several`] (nested ones flattened).
+    pub fn all(results: impl IntoIterator<Item = Result<()>>) -> Result<()> {
+        let mut failed = Vec::new();
+        for r in results {
+            match r {
+                Ok(()) => {}
+                Err(Error::Several(more)) => failed.extend(more),
+                Err(e) => failed.push(e),
+            }
+        }
+        match failed.len() {
+            0 => Ok(()),
+            1 => Err(failed.remove(0)),
+            _ => Err(Error::Several(failed)),
+        }
+    }
 }
 
 impl Error {
@@ -118,6 +149,7 @@ impl Error {
             Error::Kube(KubeError::Config(_)) => ErrorCode::InvalidConfig,
             Error::Kube(k) if k.is_transient() => ErrorCode::TryAgainLater,
             Error::Kube(_) => ErrorCode::Kubernetes,
+            Error::Several(all) => all.first().map_or(ErrorCode::Io, Error::code),
         }
     }
 
@@ -137,6 +169,10 @@ impl Error {
                 } else {
                     format!("from IPAM plugin {name}: {}", error.details)
                 }),
+            Error::Several(all) if !all.is_empty() => CniError {
+                msg: self.to_string(),
+                ..all[0].to_cni(version)
+            },
             other => CniError::new(version, other.code(), other.to_string()),
         }
     }
@@ -184,5 +220,29 @@ mod tests {
             format!("mkdir /run/x: {text} (the pod's shared directory)")
         );
         assert_eq!(e.code(), ErrorCode::Io);
+    }
+
+    #[test]
+    fn every_failed_step_is_reported_the_first_decides_the_code() {
+        let busy = || Error::NotAvailable("vswitch busy".into());
+        let gone = || Error::UnknownAttachment("no record".into());
+        assert!(Error::all([Ok(()), Ok(())]).is_ok());
+        let one = Error::all([Ok(()), Err(busy())]).unwrap_err();
+        assert!(matches!(one, Error::NotAvailable(_)), "{one:?}");
+        let both = Error::all([
+            Err(busy()),
+            Ok(()),
+            Err(Error::all([Err(gone()), Err(busy())]).unwrap_err()),
+        ])
+        .unwrap_err();
+        let Error::Several(all) = &both else {
+            panic!("{both:?}")
+        };
+        assert_eq!(all.len(), 3, "nested failures are flattened");
+        assert_eq!(both.code(), ErrorCode::NotAvailable);
+        assert_eq!(both.to_string(), "vswitch busy; no record; vswitch busy");
+        let cni = both.to_cni("1.1.0");
+        assert_eq!(cni.msg, both.to_string());
+        assert_eq!(cni.code, busy().to_cni("1.1.0").code);
     }
 }

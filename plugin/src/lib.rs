@@ -2,6 +2,9 @@
 //! vhost-user) on the host's vswitch, delegates its IP to an IPAM plugin, and hands the
 //! container the data it needs to build its own end.
 //!
+//! It knows CNI and the netconf; it must not know any vswitch's wire protocol (VPP
+//! messages, OVSDB rows): those stay behind [`engines::Engine`].
+//!
 //! Flow of one invocation: [`cni::Environment`] and [`netconf::NetConf`] are read,
 //! [`plan::Plan`] validates everything and works out names and paths, a command in
 //! [`commands`] runs the engine, IPAM and [`store`], and [`run`] turns the outcome into

@@ -48,6 +48,5 @@ fn main() {
 
 /// Whether stdin is a terminal (VERSION run by hand: do not wait for input).
 fn atty_stdin() -> bool {
-    // SAFETY: isatty on fd 0 has no memory effects.
-    unsafe { libc::isatty(0) == 1 }
+    std::io::IsTerminal::is_terminal(&std::io::stdin())
 }

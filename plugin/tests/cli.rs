@@ -277,12 +277,12 @@ fn check_of_unknown_attachment_is_code_3() {
 
 #[test]
 fn a_held_lock_is_try_again_later_not_a_hang() {
-    use std::os::unix::io::AsRawFd;
     let h = Host::new();
     std::fs::create_dir_all(h.path("data")).unwrap();
     let f = std::fs::File::create(h.path("data/.lock")).unwrap();
-    // SAFETY: flock on our own descriptor.
-    assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let _held = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .expect("flock");
     let started = std::time::Instant::now();
     let (out, ok) = h.run(
         "ADD",

@@ -9,7 +9,9 @@ use crate::error::OvsdbError;
 
 /// What a clause's value can be kept as.
 pub trait ClauseValue: Sized + Clone + std::fmt::Debug + PartialEq {
+    /// Reads it from its JSON notation.
     fn from_json(v: &Value) -> Result<Self, OvsdbError>;
+    /// Its JSON notation.
     fn to_json(&self) -> Value;
 }
 
@@ -34,14 +36,23 @@ impl ClauseValue for Value {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A condition's comparison (RFC 7047 5.1).
 pub enum Function {
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `==`
     Eq,
+    /// `!=`
     Ne,
+    /// `>=`
     Ge,
+    /// `>`
     Gt,
+    /// `includes`
     Includes,
+    /// `excludes`
     Excludes,
     /// The literal clause `true` (written without column or value).
     True,
@@ -50,6 +61,7 @@ pub enum Function {
 }
 
 impl Function {
+    /// Every function.
     pub const ALL: [Function; 8] = [
         Function::Lt,
         Function::Le,
@@ -61,6 +73,7 @@ impl Function {
         Function::Excludes,
     ];
 
+    /// Its name on the wire.
     pub fn name(self) -> &'static str {
         match self {
             Function::Lt => "<",
@@ -91,17 +104,26 @@ impl Function {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A mutation's operator (RFC 7047 5.1).
 pub enum Mutator {
+    /// `+=`
     Add,
+    /// `-=`
     Sub,
+    /// `*=`
     Mul,
+    /// `/=`
     Div,
+    /// `%=`
     Mod,
+    /// `insert`
     Insert,
+    /// `delete`
     Delete,
 }
 
 impl Mutator {
+    /// Every mutator.
     pub const ALL: [Mutator; 7] = [
         Mutator::Add,
         Mutator::Sub,
@@ -112,6 +134,7 @@ impl Mutator {
         Mutator::Delete,
     ];
 
+    /// Its name on the wire.
     pub fn name(self) -> &'static str {
         match self {
             Mutator::Add => "+=",
@@ -124,10 +147,12 @@ impl Mutator {
         }
     }
 
+    /// The mutator of a wire name.
     pub fn from_name(s: &str) -> Option<Mutator> {
         Mutator::ALL.into_iter().find(|m| m.name() == s)
     }
 
+    /// Whether it is arithmetic (not `insert`/`delete`).
     pub fn is_arithmetic(self) -> bool {
         !matches!(self, Mutator::Insert | Mutator::Delete)
     }
@@ -136,12 +161,16 @@ impl Mutator {
 /// `[column, function, value]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition<V = Datum> {
+    /// The column compared.
     pub column: String,
+    /// How.
     pub function: Function,
+    /// With what.
     pub value: V,
 }
 
 impl<V: ClauseValue> Condition<V> {
+    /// `column function value`.
     pub fn new(column: &str, function: Function, value: V) -> Condition<V> {
         Condition {
             column: column.to_string(),
@@ -150,6 +179,7 @@ impl<V: ClauseValue> Condition<V> {
         }
     }
 
+    /// `[column, function, value]`.
     pub fn to_json(&self) -> Value {
         match self.function {
             Function::True => json!(true),
@@ -158,6 +188,7 @@ impl<V: ClauseValue> Condition<V> {
         }
     }
 
+    /// Reads `[column, function, value]`.
     pub fn from_json(v: &Value) -> Result<Condition<V>, OvsdbError> {
         if let Value::Bool(b) = v {
             let function = if *b { Function::True } else { Function::False };
@@ -194,12 +225,16 @@ impl Condition<Datum> {
 /// `[column, mutator, value]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mutation<V = Datum> {
+    /// The column changed.
     pub column: String,
+    /// How.
     pub mutator: Mutator,
+    /// By what.
     pub value: V,
 }
 
 impl<V: ClauseValue> Mutation<V> {
+    /// `column mutator value`.
     pub fn new(column: &str, mutator: Mutator, value: V) -> Mutation<V> {
         Mutation {
             column: column.to_string(),
@@ -208,10 +243,12 @@ impl<V: ClauseValue> Mutation<V> {
         }
     }
 
+    /// `[column, mutator, value]`.
     pub fn to_json(&self) -> Value {
         json!([self.column, self.mutator.name(), self.value.to_json()])
     }
 
+    /// Reads `[column, mutator, value]`.
     pub fn from_json(v: &Value) -> Result<Mutation<V>, OvsdbError> {
         let (column, mutator, value) = triple(v, "Parse error in mutation.")?;
         let mutator = Mutator::from_name(mutator).ok_or_else(|| {

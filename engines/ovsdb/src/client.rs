@@ -18,6 +18,7 @@ use crate::schema::DatabaseSchema;
 use crate::stream::JsonStream;
 use crate::Error;
 
+/// A blocking JSON-RPC connection to an OVSDB server's unix socket.
 pub struct Client {
     stream: UnixStream,
     incoming: JsonStream,
@@ -32,6 +33,7 @@ pub struct Client {
 const MAX_KEPT_NOTIFICATIONS: usize = 1024;
 
 impl Client {
+    /// Connects to `path`; every call then waits at most `timeout`.
     pub fn connect(path: &Path, timeout: Duration) -> Result<Client, Error> {
         let stream = UnixStream::connect(path).map_err(|source| Error::Connect {
             path: path.to_path_buf(),
@@ -147,6 +149,7 @@ impl Client {
         }
     }
 
+    /// `list_dbs`: the databases served.
     pub fn list_dbs(&mut self) -> Result<Vec<String>, Error> {
         let v = self.call("list_dbs", json!([]))?;
         v.as_array()
@@ -164,6 +167,7 @@ impl Client {
         self.call("get_schema", json!([db]))
     }
 
+    /// `echo`: the server answers.
     pub fn echo(&mut self) -> Result<(), Error> {
         self.call("echo", json!(["ping"])).map(drop)
     }
@@ -219,6 +223,7 @@ impl Client {
         self.call("monitor_cond", json!([db, id, requests]))
     }
 
+    /// `monitor_cancel` of the monitor `id`.
     pub fn monitor_cancel(&mut self, id: Value) -> Result<(), Error> {
         self.call("monitor_cancel", json!([id])).map(drop)
     }
@@ -230,6 +235,7 @@ impl Client {
         Ok(r["locked"] == json!(true))
     }
 
+    /// `unlock` of the lock `name`.
     pub fn unlock(&mut self, name: &str) -> Result<(), Error> {
         self.call("unlock", json!([name])).map(drop)
     }

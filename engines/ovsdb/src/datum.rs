@@ -10,10 +10,15 @@ use std::cmp::Ordering;
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
+/// One value of an atomic type.
 pub enum Atom {
+    /// An integer.
     Integer(i64),
+    /// A real.
     Real(f64),
+    /// A boolean.
     Boolean(bool),
+    /// A string.
     String(String),
     /// A row's UUID, lower-case `8-4-4-4-12` hex.
     Uuid(String),
@@ -41,6 +46,7 @@ pub fn is_id(s: &str) -> bool {
 }
 
 impl Atom {
+    /// Its JSON notation.
     pub fn to_json(&self) -> Value {
         match self {
             Atom::Integer(i) => json!(i),
@@ -52,6 +58,7 @@ impl Atom {
         }
     }
 
+    /// Reads its JSON notation.
     pub fn from_json(v: &Value) -> Option<Atom> {
         Some(match v {
             Value::Bool(b) => Atom::Boolean(*b),
@@ -68,6 +75,7 @@ impl Atom {
         })
     }
 
+    /// The string, if it is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Atom::String(s) => Some(s),
@@ -75,6 +83,7 @@ impl Atom {
         }
     }
 
+    /// The UUID, if it is one.
     pub fn as_uuid(&self) -> Option<&str> {
         match self {
             Atom::Uuid(u) => Some(u),
@@ -82,6 +91,7 @@ impl Atom {
         }
     }
 
+    /// The integer, if it is one.
     pub fn as_integer(&self) -> Option<i64> {
         match self {
             Atom::Integer(i) => Some(*i),
@@ -89,6 +99,7 @@ impl Atom {
         }
     }
 
+    /// The real (integers too), if it is one.
     pub fn as_real(&self) -> Option<f64> {
         match self {
             Atom::Real(r) => Some(*r),
@@ -97,6 +108,7 @@ impl Atom {
         }
     }
 
+    /// The boolean, if it is one.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Atom::Boolean(b) => Some(*b),
@@ -157,27 +169,34 @@ fn needs_quotes(s: &str) -> bool {
 /// A column's value: a set (a scalar is a set of one) or a map.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Datum {
+    /// A set (an atom alone is a set of one).
     Set(Vec<Atom>),
+    /// A map.
     Map(Vec<(Atom, Atom)>),
 }
 
 impl Datum {
+    /// A set of one.
     pub fn atom(a: Atom) -> Datum {
         Datum::Set(vec![a])
     }
 
+    /// The empty set.
     pub fn empty_set() -> Datum {
         Datum::Set(Vec::new())
     }
 
+    /// A string.
     pub fn string(s: &str) -> Datum {
         Datum::atom(Atom::String(s.to_string()))
     }
 
+    /// An integer.
     pub fn integer(i: i64) -> Datum {
         Datum::atom(Atom::Integer(i))
     }
 
+    /// A UUID.
     pub fn uuid(u: &str) -> Datum {
         Datum::atom(Atom::Uuid(u.to_string()))
     }
@@ -206,6 +225,7 @@ impl Datum {
         }
     }
 
+    /// Reads its JSON notation.
     pub fn from_json(v: &Value) -> Option<Datum> {
         if let Some([tag, body]) = v.as_array().map(Vec::as_slice) {
             match tag.as_str() {
@@ -242,6 +262,7 @@ impl Datum {
         }
     }
 
+    /// How many elements.
     pub fn len(&self) -> usize {
         match self {
             Datum::Set(s) => s.len(),
@@ -249,6 +270,7 @@ impl Datum {
         }
     }
 
+    /// Whether it has no element.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

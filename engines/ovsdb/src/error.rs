@@ -6,20 +6,28 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 #[derive(Debug, thiserror::Error)]
+/// What can go wrong talking to an OVSDB server.
 pub enum Error {
     #[error("cannot connect to {path}: {source}")]
+    /// The socket could not be connected.
     Connect {
+        /// The socket path.
         path: PathBuf,
         #[source]
+        /// Why.
         source: std::io::Error,
     },
     #[error("OVSDB connection: {0}")]
+    /// Reading or writing the socket failed.
     Io(#[from] std::io::Error),
     #[error("OVSDB did not answer within {0:?}")]
+    /// No reply within the client's bound.
     Timeout(Duration),
     #[error("OVSDB closed the connection")]
+    /// The server closed the connection.
     Closed,
     #[error("OVSDB protocol: {0}")]
+    /// The server sent what OVSDB does not allow.
     Protocol(String),
     /// The stream holds bytes that can never become JSON.
     #[error("malformed JSON in stream: {0}")]
@@ -33,8 +41,11 @@ pub enum Error {
     /// One operation (or the commit, `index` = number of ops) failed.
     #[error("OVSDB transaction failed at operation {index}: {error}: {details}")]
     Operation {
+        /// Which operation.
         index: usize,
+        /// The server's error word.
         error: String,
+        /// Its explanation.
         details: String,
     },
 }
@@ -44,12 +55,16 @@ pub enum Error {
 /// `syntax` the offending JSON text when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OvsdbError {
+    /// The error word, e.g. `constraint violation`.
     pub error: String,
+    /// Its explanation.
     pub details: Option<String>,
+    /// The JSON that was refused, when the server names it.
     pub syntax: Option<String>,
 }
 
 impl OvsdbError {
+    /// An error `error` with `details`.
     pub fn new(error: &str, details: impl Into<String>) -> OvsdbError {
         OvsdbError {
             error: error.to_string(),
@@ -69,6 +84,7 @@ impl OvsdbError {
         self
     }
 
+    /// Its JSON object.
     pub fn to_json(&self) -> Value {
         let mut o = Map::new();
         o.insert("error".into(), json!(self.error));

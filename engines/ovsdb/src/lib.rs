@@ -20,6 +20,8 @@
 //! crate does not have. The wire format is small (JSON values in a stream, three message
 //! shapes, ten operations), so both sides share this codec instead.
 
+#![warn(missing_docs)]
+
 pub mod clause;
 pub mod client;
 pub mod datum;

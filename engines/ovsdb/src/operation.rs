@@ -16,58 +16,90 @@ pub type Row<V = Datum> = BTreeMap<String, V>;
 /// `wait`'s comparison of the selected rows with the expected ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Until {
+    /// Until the rows are equal.
     Equal,
+    /// Until they differ.
     NotEqual,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// One operation of a `transact` (RFC 7047 5.2).
 pub enum Operation<V = Datum> {
+    /// Adds a row.
     Insert {
+        /// The table.
         table: String,
+        /// Its columns.
         row: Row<V>,
         /// Lets later operations (and earlier ones) refer to the new row.
         uuid_name: Option<String>,
         /// The UUID the row must get (an OVS extension).
         uuid: Option<String>,
     },
+    /// Reads rows.
     Select {
+        /// The table.
         table: String,
+        /// Which rows.
         conditions: Vec<Condition<V>>,
         /// `None`: every column.
         columns: Option<Vec<String>>,
     },
+    /// Changes rows.
     Update {
+        /// The table.
         table: String,
+        /// Which rows.
         conditions: Vec<Condition<V>>,
+        /// The new values.
         row: Row<V>,
     },
+    /// Changes columns of rows in place.
     Mutate {
+        /// The table.
         table: String,
+        /// Which rows.
         conditions: Vec<Condition<V>>,
+        /// The changes.
         mutations: Vec<Mutation<V>>,
     },
+    /// Removes rows.
     Delete {
+        /// The table.
         table: String,
+        /// Which rows.
         conditions: Vec<Condition<V>>,
     },
+    /// Waits until rows are (or are not) as given.
     Wait {
+        /// The table.
         table: String,
+        /// Which rows.
         conditions: Vec<Condition<V>>,
+        /// The columns compared (all when `None`).
         columns: Option<Vec<String>>,
+        /// Equal or not equal.
         until: Until,
+        /// The rows expected.
         rows: Vec<Row<V>>,
         /// Milliseconds to wait for the condition; `None`: forever.
         timeout: Option<u64>,
     },
+    /// Commits (durably when asked).
     Commit {
+        /// Whether to wait for the disk.
         durable: bool,
     },
+    /// Aborts the transaction.
     Abort,
+    /// Adds a comment to the log.
     Comment {
+        /// The comment.
         comment: String,
     },
     /// Fails unless this connection holds the named lock.
     Assert {
+        /// The lock's name.
         lock: String,
     },
 }
@@ -326,6 +358,7 @@ impl<V: ClauseValue> Operation<V> {
         Operation::parse(v, &|_| true)
     }
 
+    /// Its JSON object.
     pub fn to_json(&self) -> Value {
         let row_json = |r: &Row<V>| -> Value {
             Value::Object(r.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())

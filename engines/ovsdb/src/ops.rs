@@ -17,6 +17,7 @@ pub fn by_name(column: &str, value: &str) -> Vec<Value> {
     vec![cond(column, "==", json!(value))]
 }
 
+/// An `insert` of `row` (named `uuid_name` for later operations).
 pub fn insert(table: &str, row: Map<String, Value>, uuid_name: Option<&str>) -> Value {
     let mut op = json!({"op": "insert", "table": table, "row": row});
     if let Some(n) = uuid_name {
@@ -25,10 +26,12 @@ pub fn insert(table: &str, row: Map<String, Value>, uuid_name: Option<&str>) -> 
     op
 }
 
+/// A `select` of `columns` from the rows matching `conditions`.
 pub fn select(table: &str, conditions: Vec<Value>, columns: &[&str]) -> Value {
     json!({"op": "select", "table": table, "where": conditions, "columns": columns})
 }
 
+/// An `update` of the rows matching `conditions` to `row`.
 pub fn update(table: &str, conditions: Vec<Value>, row: Map<String, Value>) -> Value {
     json!({"op": "update", "table": table, "where": conditions, "row": row})
 }
@@ -38,6 +41,7 @@ pub fn mutate(table: &str, conditions: Vec<Value>, mutations: Vec<Value>) -> Val
     json!({"op": "mutate", "table": table, "where": conditions, "mutations": mutations})
 }
 
+/// A `delete` of the rows matching `conditions`.
 pub fn delete(table: &str, conditions: Vec<Value>) -> Value {
     json!({"op": "delete", "table": table, "where": conditions})
 }
@@ -55,6 +59,7 @@ pub fn wait(
            "until": until, "rows": rows, "timeout": 0})
 }
 
+/// A `comment`.
 pub fn comment(text: &str) -> Value {
     json!({"op": "comment", "comment": text})
 }

@@ -9,6 +9,7 @@ use crate::datum::{Atom, Datum};
 use crate::error::OvsdbError;
 
 #[derive(Debug, Clone, PartialEq)]
+/// The result of one operation of a `transact`.
 pub enum OpResult {
     /// `insert`: the new row's UUID.
     Inserted(String),
@@ -18,12 +19,14 @@ pub enum OpResult {
     Count(u64),
     /// `wait`, `commit`, `comment`, `assert`.
     Empty,
+    /// The operation failed.
     Error(OvsdbError),
     /// Not run because an earlier operation failed (`null`).
     NotRun,
 }
 
 impl OpResult {
+    /// Its JSON object.
     pub fn to_json(&self) -> Value {
         match self {
             OpResult::Inserted(u) => json!({"uuid": ["uuid", u]}),
@@ -43,6 +46,7 @@ impl OpResult {
         }
     }
 
+    /// Reads its JSON object.
     pub fn from_json(v: &Value) -> Option<OpResult> {
         let o: &Map<String, Value> = match v {
             Value::Null => return Some(OpResult::NotRun),
@@ -77,6 +81,7 @@ impl OpResult {
         o.is_empty().then_some(OpResult::Empty)
     }
 
+    /// The error, if it failed.
     pub fn error(&self) -> Option<&OvsdbError> {
         match self {
             OpResult::Error(e) => Some(e),
@@ -84,6 +89,7 @@ impl OpResult {
         }
     }
 
+    /// The UUID `insert` gave.
     pub fn uuid(&self) -> Option<&str> {
         match self {
             OpResult::Inserted(u) => Some(u),
@@ -91,6 +97,7 @@ impl OpResult {
         }
     }
 
+    /// The rows `select` read (none for other operations).
     pub fn rows(&self) -> &[BTreeMap<String, Datum>] {
         match self {
             OpResult::Rows(r) => r,
@@ -98,6 +105,7 @@ impl OpResult {
         }
     }
 
+    /// How many rows matched.
     pub fn count(&self) -> Option<u64> {
         match self {
             OpResult::Count(n) => Some(*n),

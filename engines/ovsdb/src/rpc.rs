@@ -6,22 +6,36 @@
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, PartialEq)]
+/// One JSON-RPC 1.0 message as OVSDB uses it.
 pub enum Message {
+    /// A call that expects a reply.
     Request {
+        /// Its id, echoed in the reply.
         id: Value,
+        /// The method.
         method: String,
+        /// Its parameters.
         params: Value,
     },
+    /// A call without reply (`id` null), e.g. `update`.
     Notification {
+        /// The method.
         method: String,
+        /// Its parameters.
         params: Value,
     },
+    /// A successful reply.
     Reply {
+        /// The request's id.
         id: Value,
+        /// What it returned.
         result: Value,
     },
+    /// A failed reply.
     Error {
+        /// The request's id.
         id: Value,
+        /// The error.
         error: Value,
     },
 }
@@ -29,6 +43,7 @@ pub enum Message {
 const MEMBERS: [&str; 5] = ["id", "method", "params", "result", "error"];
 
 impl Message {
+    /// Its JSON object.
     pub fn to_json(&self) -> Value {
         match self {
             Message::Request { id, method, params } => {
@@ -47,6 +62,7 @@ impl Message {
         serde_json::to_vec(&self.to_json()).expect("JSON values serialize")
     }
 
+    /// Reads its JSON object.
     pub fn from_json(v: Value) -> Result<Message, String> {
         let Value::Object(mut o) = v else {
             return Err("message is not a JSON object".into());
@@ -84,6 +100,7 @@ impl Message {
         }
     }
 
+    /// The id, when it has one.
     pub fn id(&self) -> Option<&Value> {
         match self {
             Message::Request { id, .. } | Message::Reply { id, .. } | Message::Error { id, .. } => {

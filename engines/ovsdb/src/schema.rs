@@ -10,15 +10,22 @@ use crate::datum::{Atom, Datum};
 use crate::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The atomic types of OVSDB.
 pub enum AtomicType {
+    /// `integer`
     Integer,
+    /// `real`
     Real,
+    /// `boolean`
     Boolean,
+    /// `string`
     String,
+    /// `uuid`
     Uuid,
 }
 
 impl AtomicType {
+    /// Its name in a schema.
     pub fn name(self) -> &'static str {
         match self {
             AtomicType::Integer => "integer",
@@ -29,6 +36,7 @@ impl AtomicType {
         }
     }
 
+    /// The type of a schema name.
     pub fn from_name(s: &str) -> Option<AtomicType> {
         Some(match s {
             "integer" => AtomicType::Integer,
@@ -44,28 +52,39 @@ impl AtomicType {
 /// Whether a reference keeps its target alive (strong) or disappears with it (weak).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefType {
+    /// The row is kept while referenced.
     Strong,
+    /// The reference goes when the row does.
     Weak,
 }
 
 /// The type of a set element, map key or map value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BaseType {
+    /// The atomic type.
     pub atomic: AtomicType,
     /// The only allowed values (normalised).
     pub enumeration: Option<Vec<Atom>>,
+    /// Smallest integer allowed.
     pub min_integer: Option<i64>,
+    /// Largest integer allowed.
     pub max_integer: Option<i64>,
+    /// Smallest real allowed.
     pub min_real: Option<f64>,
+    /// Largest real allowed.
     pub max_real: Option<f64>,
+    /// Shortest string allowed.
     pub min_length: Option<u64>,
+    /// Longest string allowed.
     pub max_length: Option<u64>,
     /// For uuids: the table the referenced row lives in.
     pub ref_table: Option<String>,
+    /// For a reference, strong or weak.
     pub ref_type: RefType,
 }
 
 impl BaseType {
+    /// The type without constraints.
     pub const fn plain(atomic: AtomicType) -> BaseType {
         BaseType {
             atomic,
@@ -81,14 +100,17 @@ impl BaseType {
         }
     }
 
+    /// Whether it constrains its values beyond the atomic type.
     pub fn has_constraints(&self) -> bool {
         *self != BaseType::plain(self.atomic)
     }
 
+    /// Whether it is a strong reference.
     pub fn is_strong_ref(&self) -> bool {
         self.ref_table.is_some() && self.ref_type == RefType::Strong
     }
 
+    /// Reads a schema's base type.
     pub fn from_json(v: &Value) -> Result<BaseType, Error> {
         let bad = |what: &str| Error::Schema(format!("{what} in base type {v}"));
         if let Some(s) = v.as_str() {
@@ -132,6 +154,7 @@ impl BaseType {
         Ok(b)
     }
 
+    /// Its schema JSON.
     pub fn to_json(&self) -> Value {
         if !self.has_constraints() {
             return json!(self.atomic.name());
@@ -163,14 +186,18 @@ impl BaseType {
 /// A column's type: a set of `min..=max` keys, or a map when `value` is present.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnType {
+    /// The key type (the element type of a set).
     pub key: BaseType,
+    /// The value type, for a map.
     pub value: Option<BaseType>,
+    /// Fewest elements.
     pub min: usize,
     /// `None`: unlimited.
     pub max: Option<usize>,
 }
 
 impl ColumnType {
+    /// Exactly one `key`.
     pub const fn scalar(key: BaseType) -> ColumnType {
         ColumnType {
             key,
@@ -180,14 +207,17 @@ impl ColumnType {
         }
     }
 
+    /// Whether it is a map.
     pub fn is_map(&self) -> bool {
         self.value.is_some()
     }
 
+    /// Whether it is exactly one atom.
     pub fn is_scalar(&self) -> bool {
         self.value.is_none() && self.min == 1 && self.max == Some(1)
     }
 
+    /// Whether it is zero or one atom.
     pub fn is_optional_scalar(&self) -> bool {
         self.value.is_none() && self.min == 0 && self.max == Some(1)
     }
@@ -201,6 +231,7 @@ impl ColumnType {
         }
     }
 
+    /// Reads a schema's column type.
     pub fn from_json(v: &Value) -> Result<ColumnType, Error> {
         if v.is_string() {
             return Ok(ColumnType::scalar(BaseType::from_json(v)?));
@@ -227,6 +258,7 @@ impl ColumnType {
         Ok(t)
     }
 
+    /// Its schema JSON.
     pub fn to_json(&self) -> Value {
         if self.is_scalar() && !self.key.has_constraints() {
             return self.key.to_json();
@@ -253,7 +285,9 @@ impl ColumnType {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// One column of a table schema.
 pub struct ColumnSchema {
+    /// Its type.
     pub column_type: ColumnType,
     /// Not kept across restarts of the server.
     pub ephemeral: bool,
@@ -269,8 +303,11 @@ pub static IMPLICIT_COLUMN: ColumnSchema = ColumnSchema {
 };
 
 #[derive(Debug, Clone, PartialEq)]
+/// One table of a database schema.
 pub struct TableSchema {
+    /// Its columns.
     pub columns: BTreeMap<String, ColumnSchema>,
+    /// At most this many rows.
     pub max_rows: Option<u64>,
     /// Root rows live on their own; others only while a strong reference points at them.
     pub is_root: bool,
@@ -289,10 +326,15 @@ impl TableSchema {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// A database schema (`.ovsschema`).
 pub struct DatabaseSchema {
+    /// The database name.
     pub name: String,
+    /// The schema version.
     pub version: String,
+    /// The checksum, when given.
     pub cksum: Option<String>,
+    /// The tables.
     pub tables: BTreeMap<String, TableSchema>,
     /// The document as read, which `get_schema` returns unchanged.
     pub json: Value,
@@ -359,6 +401,7 @@ fn cols_known(table: &Map<String, Value>, c: &str) -> bool {
 }
 
 impl DatabaseSchema {
+    /// Reads a `.ovsschema` document.
     pub fn from_json(json: Value) -> Result<DatabaseSchema, Error> {
         let name = json["name"]
             .as_str()
@@ -441,6 +484,7 @@ impl DatabaseSchema {
         o
     }
 
+    /// The table `name`.
     pub fn table(&self, name: &str) -> Option<&TableSchema> {
         self.tables.get(name)
     }

@@ -26,10 +26,12 @@ struct Scan {
 }
 
 impl JsonStream {
+    /// An empty stream.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Appends bytes received.
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }

@@ -19,29 +19,40 @@ use crate::wire::{DecodeError, FixedString};
 const MAX_FRAME: usize = 16 << 20;
 
 #[derive(Debug, thiserror::Error)]
+/// What can go wrong talking to VPP.
 pub enum Error {
     #[error("cannot connect to {path}: {source}")]
+    /// The API socket could not be connected.
     Connect {
+        /// The socket path.
         path: PathBuf,
         #[source]
+        /// Why.
         source: io::Error,
     },
     #[error("no answer from VPP within {0:?}")]
+    /// No reply within the client's bound.
     Timeout(Duration),
     #[error("VPP closed the connection")]
+    /// VPP closed the connection.
     Closed,
     #[error("I/O error on the VPP API socket: {0}")]
+    /// Reading or writing the socket failed.
     Io(#[from] io::Error),
     #[error("cannot decode {what}: {source}")]
+    /// A message from VPP could not be decoded.
     Decode {
+        /// Which message.
         what: String,
         #[source]
+        /// Why.
         source: DecodeError,
     },
     /// The server does not have this message with this CRC (absent or another version).
     #[error("VPP does not offer {0}")]
     Unsupported(String),
     #[error("VPP refused the handshake (response {0})")]
+    /// VPP answered the handshake with this non-zero response.
     Handshake(i32),
 }
 

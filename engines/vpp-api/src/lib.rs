@@ -14,6 +14,8 @@
 //! The same types serve a server (mock-vpp): decode with [`message::decode`] after
 //! looking the id up in its own [`table::MessageTable`], answer with [`message::encode`].
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod frame;
 pub mod message;

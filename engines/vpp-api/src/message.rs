@@ -14,8 +14,11 @@ pub enum Header {
 
 /// One VPP API message: its name, CRC and body layout.
 pub trait Message: Sized {
+    /// The message name, e.g. `memif_create`.
     const NAME: &'static str;
+    /// The CRC of its definition: VPP refuses a name whose CRC differs.
     const CRC: u32;
+    /// Which leading fields it carries.
     const HEADER: Header;
     /// Field names after the leading ones, in wire order (a variable array's count field
     /// is folded into the array).
@@ -33,25 +36,30 @@ pub trait Message: Sized {
 
 /// A request answered by exactly one reply.
 pub trait Request: Message {
+    /// The one reply.
     type Reply: Message;
 }
 
 /// A request answered by zero or more details messages (then ended by control_ping).
 pub trait Dump: Message {
+    /// The details message each item comes in.
     type Details: Message;
 }
 
 /// A reply that carries VPP's `retval`.
 pub trait Retval {
+    /// VPP's `retval` (0 is success; see [`crate::retval`]).
     fn retval(&self) -> i32;
 }
 
 /// The leading fields of a message as they travelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Envelope {
+    /// The message id from the handshake's table.
     pub msg_id: u16,
     /// Zero for messages without one.
     pub client_index: u32,
+    /// Matches a reply to its request.
     pub context: u32,
 }
 
@@ -101,7 +109,10 @@ macro_rules! message {
         }
     ) => {
         $(#[$meta])*
+        #[doc = concat!("\n\nVPP's `", $wire, "` message.")]
         #[derive(Debug, Clone, PartialEq, Eq, Default)]
+        // Fields are named as in VPP's `.api.json` (see `api/`), which documents them.
+        #[allow(missing_docs)]
         pub struct $name {
             $( $(#[$fmeta])* pub $field: $ty, )*
         }

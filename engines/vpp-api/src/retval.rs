@@ -2,7 +2,7 @@
 
 macro_rules! errors {
     ($($name:ident = $val:literal, $text:literal;)*) => {
-        $(pub const $name: i32 = $val;)*
+        $(#[doc = $text] pub const $name: i32 = $val;)*
 
         /// VPP's text for a retval, when it is one this crate knows.
         pub fn describe(retval: i32) -> Option<&'static str> {

@@ -12,10 +12,12 @@ pub struct MessageTable {
 }
 
 impl MessageTable {
+    /// An empty table.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Adds `<name>_<crc>` with its id.
     pub fn insert(&mut self, name_crc: impl Into<String>, id: u16) {
         let name_crc = name_crc.into();
         self.by_id.insert(id, name_crc.clone());
@@ -27,18 +29,22 @@ impl MessageTable {
         self.by_name.get(&M::name_crc()).copied()
     }
 
+    /// The id of `<name>_<crc>`, when offered.
     pub fn id(&self, name_crc: &str) -> Option<u16> {
         self.by_name.get(name_crc).copied()
     }
 
+    /// The `<name>_<crc>` of an id.
     pub fn name(&self, id: u16) -> Option<&str> {
         self.by_id.get(&id).map(String::as_str)
     }
 
+    /// How many messages are offered.
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
 
+    /// Whether no message is offered.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }

@@ -12,7 +12,7 @@ macro_rules! wire_newtype {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
         pub struct $name(pub $inner);
         impl $name {
-            $( $(#[$cm])* pub const $konst: $name = $name($val); )*
+            $( $(#[$cm])* #[doc = concat!("VPP's `", stringify!($konst), "`.")] pub const $konst: $name = $name($val); )*
         }
         impl Wire for $name {
             fn encode(&self, w: &mut Writer) {
@@ -31,6 +31,7 @@ wire_newtype!(
 );
 
 impl IfStatusFlags {
+    /// Whether every flag of `other` is set.
     pub fn contains(self, other: IfStatusFlags) -> bool {
         self.0 & other.0 == other.0
     }
@@ -72,7 +73,9 @@ wire_newtype!(
 /// `message_table_entry`: one line of the handshake's message table.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MessageTableEntry {
+    /// The message id.
     pub index: u16,
+    /// `<name>_<crc>`.
     pub name: FixedString<64>,
 }
 
@@ -92,8 +95,11 @@ impl Wire for MessageTableEntry {
 /// `bridge_domain_sw_if`: one member in bridge_domain_details.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BridgeDomainSwIf {
+    /// Echoed from the request.
     pub context: u32,
+    /// The member interface.
     pub sw_if_index: u32,
+    /// Its split-horizon group.
     pub shg: u8,
 }
 

@@ -6,10 +6,23 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("message body ends early: wanted {wanted} more bytes at offset {at}")]
-    Short { at: usize, wanted: usize },
+    /// The body ended before a field did.
+    Short {
+        /// Offset in the body.
+        at: usize,
+        /// Bytes missing.
+        wanted: usize,
+    },
     #[error("bad value {value} for {what}")]
-    BadValue { what: &'static str, value: u64 },
+    /// A field holds a value that its type does not allow.
+    BadValue {
+        /// The field.
+        what: &'static str,
+        /// Its value.
+        value: u64,
+    },
     #[error("string field is not UTF-8")]
+    /// A string field is not UTF-8.
     NotUtf8,
 }
 
@@ -20,6 +33,7 @@ pub struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// Reads `buf` from its start.
     pub fn new(buf: &'a [u8]) -> Self {
         Reader { buf, pos: 0 }
     }
@@ -29,6 +43,7 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// The next `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
         match end {
@@ -58,14 +73,17 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// An empty body.
     pub fn new() -> Self {
         Writer { buf: Vec::new() }
     }
 
+    /// Appends raw bytes.
     pub fn put(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// The encoded body.
     pub fn into_inner(self) -> Vec<u8> {
         self.buf
     }
@@ -73,7 +91,9 @@ impl Writer {
 
 /// A value with a VPP wire form.
 pub trait Wire: Sized {
+    /// Appends this value in wire form.
     fn encode(&self, w: &mut Writer);
+    /// Reads one value in wire form.
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError>;
 }
 
@@ -149,6 +169,7 @@ impl<const N: usize> FixedString<N> {
         (s.len() < N && !s.contains('\0')).then(|| FixedString(s.to_string()))
     }
 
+    /// The string up to its first NUL.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -189,6 +210,7 @@ impl<const N: usize> Wire for FixedString<N> {
 pub struct MacAddress(pub [u8; 6]);
 
 impl MacAddress {
+    /// Whether all six bytes are zero.
     pub fn is_zero(&self) -> bool {
         self.0 == [0; 6]
     }
@@ -278,11 +300,14 @@ impl Wire for Address {
 /// `prefix` / `address_with_prefix`: an address and a prefix length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Prefix {
+    /// The network address.
     pub address: Address,
+    /// The prefix length in bits.
     pub len: u8,
 }
 
 impl Prefix {
+    /// `ip/len`.
     pub fn new(ip: IpAddr, len: u8) -> Self {
         Prefix {
             address: Address(ip),
@@ -290,6 +315,7 @@ impl Prefix {
         }
     }
 
+    /// The address as a std type.
     pub fn ip(&self) -> IpAddr {
         self.address.0
     }
@@ -318,11 +344,13 @@ impl Wire for Prefix {
 /// `n`): encoded as the count then the elements.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Counted<C, T> {
+    /// The elements; their count goes on the wire before them.
     pub items: Vec<T>,
     _count: std::marker::PhantomData<C>,
 }
 
 impl<C, T> Counted<C, T> {
+    /// An array of `items`.
     pub fn new(items: Vec<T>) -> Self {
         Counted {
             items,

@@ -2,10 +2,9 @@
 //! namespace; its processes join it (setns) and get a private mount namespace, so
 //! nothing they mount leaks to the host.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::io::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -89,27 +88,26 @@ impl Root {
 /// Makes `cmd` run in `netns` inside `root` (see [`Root`]).
 fn enter_root(cmd: &mut Command, netns: &Path, root: Arc<Root>) -> Result<()> {
     enter(cmd, netns)?;
-    // SAFETY: only async-signal-safe calls (mount, chroot, chdir) between fork and exec,
-    // on C strings made before the fork; runs after `enter`'s unshare, so the mounts are
-    // private to the child's mount namespace.
+    // SAFETY: `pre_exec` is unsafe because the closure runs between fork and exec: it
+    // makes only async-signal-safe calls (mount, chroot, chdir through nix, which does not
+    // allocate for `CStr` paths) on C strings made before the fork; runs after `enter`'s
+    // unshare, so the mounts are private to the child's mount namespace.
     unsafe {
         cmd.pre_exec(move || {
+            use nix::mount::{mount, MsFlags};
+            let none: Option<&CStr> = None;
             for (source, target) in &root.binds {
-                let flags = libc::MS_BIND | libc::MS_REC;
-                if libc::mount(
-                    source.as_ptr(),
-                    target.as_ptr(),
-                    std::ptr::null(),
+                let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
+                mount(
+                    Some(source.as_c_str()),
+                    target.as_c_str(),
+                    none,
                     flags,
-                    std::ptr::null(),
-                ) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
+                    none,
+                )?;
             }
-            if libc::chroot(root.dir.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
+            nix::unistd::chroot(root.dir.as_c_str())?;
+            nix::unistd::chdir(c"/")?;
             Ok(())
         });
     }
@@ -119,27 +117,18 @@ fn enter_root(cmd: &mut Command, netns: &Path, root: Arc<Root>) -> Result<()> {
 /// Makes `cmd` run in `netns` with a private mount namespace.
 fn enter(cmd: &mut Command, netns: &Path) -> Result<()> {
     let file = File::open(netns).map_err(|e| Error::Spawn(netns.display().to_string(), e))?;
-    let fd = file.as_raw_fd();
-    // SAFETY: only async-signal-safe calls (setns, unshare, mount) between fork and exec;
-    // `file` outlives the spawn because the closure owns it.
+    // SAFETY: `pre_exec` is unsafe because the closure runs between fork and exec: it
+    // makes only async-signal-safe calls (setns, unshare, mount through nix, which does not
+    // allocate for a `CStr` path); `file` outlives the spawn because the closure owns it.
     unsafe {
         cmd.pre_exec(move || {
-            let _keep = &file;
-            if libc::setns(fd, libc::CLONE_NEWNET) != 0 || libc::unshare(libc::CLONE_NEWNS) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let root = c"/";
-            let flags = libc::MS_REC | libc::MS_PRIVATE;
-            if libc::mount(
-                std::ptr::null(),
-                root.as_ptr(),
-                std::ptr::null(),
-                flags,
-                std::ptr::null(),
-            ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
+            use nix::mount::{mount, MsFlags};
+            use nix::sched::{setns, unshare, CloneFlags};
+            setns(&file, CloneFlags::CLONE_NEWNET)?;
+            unshare(CloneFlags::CLONE_NEWNS)?;
+            let none: Option<&CStr> = None;
+            let flags = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
+            mount(none, c"/", none, flags, none)?;
             Ok(())
         });
     }
@@ -304,8 +293,10 @@ impl Pod for NetnsPod {
 
     fn remove(mut self: Box<Self>) -> Result<()> {
         if let Some(mut child) = self.vswitch.take() {
-            // SAFETY: kill(2) on our own child.
-            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
             let deadline = Instant::now() + Duration::from_secs(5);
             while child.try_wait()?.is_none() {
                 if Instant::now() > deadline {

@@ -3,6 +3,9 @@
 //! request, `*`) fail with PAYLOAD and change nothing, stall (no reply to it or anything
 //! after it on that connection), drop the connection, or exit the process. Each server says
 //! what its names are (VPP message names, OVSDB methods) and what a failure carries.
+//!
+//! It knows no server's protocol and nothing of CNI: each mock says what its names and
+//! payloads are.
 
 use std::collections::HashMap;
 use std::str::FromStr;

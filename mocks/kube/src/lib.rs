@@ -6,6 +6,9 @@
 //! network-attachment-definitions, with the real server's resourceVersion, uid,
 //! generation, status-subresource, error (`metav1.Status`) and authorization behaviour.
 //!
+//! It knows nothing of CNI, of the plugin or of any vswitch: it serves the Kubernetes API
+//! only.
+//!
 //! Stack: tokio + hyper (HTTP/1.1) because watches are long-lived streams and kubectl
 //! keeps several connections; rustls + rcgen to serve HTTPS with a CA made at start
 //! (clients send bearer tokens only over https); serde_json objects stored as JSON, as

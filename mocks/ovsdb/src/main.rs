@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -41,12 +42,6 @@ struct Args {
     log_level: String,
 }
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
 fn fail(what: String) -> ! {
     eprintln!("mock-ovsdb: {what}");
     std::process::exit(1);
@@ -72,10 +67,10 @@ fn main() {
         .run_dir
         .clone()
         .unwrap_or_else(|| args.socket.parent().map(PathBuf::from).unwrap_or_default());
-    // SAFETY: the handler only stores to an atomic.
-    unsafe {
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .unwrap_or_else(|e| fail(format!("signal handler: {e}")));
     }
     let opts = mock_ovsdb::Options {
         schema,
@@ -86,7 +81,7 @@ fn main() {
     };
     let server = mock_ovsdb::serve_with(&args.socket, opts)
         .unwrap_or_else(|e| fail(format!("cannot serve on {}: {e}", args.socket.display())));
-    while !STOP.load(Ordering::SeqCst) {
+    while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(20));
     }
     server.stop();

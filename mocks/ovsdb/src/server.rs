@@ -280,8 +280,8 @@ impl Server {
     fn shutdown(&mut self) {
         if let Some(t) = self.accept.take() {
             self.stop.store(true, Ordering::SeqCst);
-            // SAFETY: the listener stays open until the accept thread is joined.
-            unsafe { libc::shutdown(self.listener_fd, libc::SHUT_RDWR) };
+            // The listener stays open until the accept thread is joined.
+            let _ = nix::sys::socket::shutdown(self.listener_fd, nix::sys::socket::Shutdown::Both);
             let _ = t.join();
             let _ = std::fs::remove_file(&self.path);
             for c in self

@@ -2,7 +2,7 @@
 //! ovs-vswitchd (DPDK build, started by ci/start-ovs.sh): the printed results must match
 //! (UUIDs aside).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn vsctl(db: &Path, args: &[&str]) -> String {
@@ -118,18 +118,9 @@ fn ovs_vsctl_prints_the_same_against_mock_and_real() {
     let from_mock = session(&mock_db, work.path());
     drop(mock);
 
-    let script: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ci/start-ovs.sh");
-    let out = Command::new(&script).arg(real_dir.path()).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ci/start-ovs.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let from_real = session(&real_dir.path().join("db.sock"), work.path());
-    let _ = Command::new(&script)
-        .arg("--stop")
-        .arg(real_dir.path())
-        .output();
+    let real = mock_ovsdb::real::RealOvs::start(real_dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let from_real = session(&real.socket(), work.path());
+    drop(real);
 
     for (m, r) in from_mock.iter().zip(&from_real) {
         assert_eq!(m, r, "mock and real ovs-vsctl output differ");

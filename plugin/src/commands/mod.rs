@@ -177,8 +177,11 @@ impl Teardown<'_> {
             let host = self.delete_host();
             (host, Ok(self.release_pod_side()))
         };
-        host?;
-        pod_side.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        // Both ran: report every failure, not only the first.
+        Error::all([
+            host,
+            pod_side.unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        ])?;
         kube_side::release_short_dir(self.record.and_then(|r| r.kube.as_ref()))?;
         // Without a record only the per-container directory is assumed to be ours.
         let top = match self.record {
@@ -232,7 +235,17 @@ impl Teardown<'_> {
             .filter(|_| self.record.is_none_or(|r| r.ipam_allocated))
     }
 
+    /// The IPAM release, the Kubernetes side and the configuration data: independent, so
+    /// each is tried and every failure reported (the record stays for a DEL to retry).
     fn release_pod_side(&self) -> Result<()> {
+        Error::all([
+            self.release_ipam(),
+            self.release_kube(),
+            remove_config_data(self.plan),
+        ])
+    }
+
+    fn release_ipam(&self) -> Result<()> {
         if let Some(ipam) = self.ipam_to_release() {
             match ipam.del(self.netconf, self.version) {
                 // The IPAM plugin refuses this config (e.g. an invalid subnet): unless an
@@ -250,6 +263,10 @@ impl Teardown<'_> {
                 other => other.map_err(Error::ipam("IPAM release"))?,
             }
         }
+        Ok(())
+    }
+
+    fn release_kube(&self) -> Result<()> {
         if let Some(r) = self
             .record
             .filter(|r| r.kube.is_some() || r.device_info_file.is_some())
@@ -265,7 +282,7 @@ impl Teardown<'_> {
                 self.plan.timeout,
             )?;
         }
-        remove_config_data(self.plan)
+        Ok(())
     }
 }
 

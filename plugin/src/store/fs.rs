@@ -10,10 +10,8 @@
 //! treat a torn record like a missing one (see `store`). An `fsync` of the file and one
 //! of the directory cost about a millisecond per file here, half of an ADD.
 
-use std::ffi::CString;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
@@ -240,37 +238,26 @@ pub fn remove_dirs_up_to(dir: &Path, top: &Path) -> io::Result<()> {
 
 /// Changes the group of `path` (not following a symlink).
 pub fn chown_group(path: &Path, gid: u32) -> io::Result<()> {
-    let c = CString::new(path.as_os_str().as_bytes())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: `c` is a valid NUL-terminated path; -1 keeps the owner.
-    let rc = unsafe { libc::lchown(c.as_ptr(), u32::MAX, gid) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    nix::unistd::fchownat(
+        None,
+        path,
+        None,
+        Some(nix::unistd::Gid::from_raw(gid)),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(io::Error::from)
 }
 
 /// Resolves a group name to its gid.
 pub fn group_id(name: &str) -> io::Result<Option<u32>> {
-    let c = CString::new(name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let mut grp: libc::group = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut out: *mut libc::group = std::ptr::null_mut();
-    // SAFETY: all pointers are valid for the call; buf outlives it.
-    let rc = unsafe {
-        libc::getgrnam_r(
-            c.as_ptr(),
-            &mut grp,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut out,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::from_raw_os_error(rc));
+    if name.contains('\0') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "group name contains NUL",
+        ));
     }
-    Ok((!out.is_null()).then_some(grp.gr_gid))
+    let group = nix::unistd::Group::from_name(name).map_err(io::Error::from)?;
+    Ok(group.map(|g| g.gid.as_raw()))
 }
 
 #[cfg(test)]

@@ -22,7 +22,6 @@ pub mod legacy;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -129,7 +128,7 @@ pub struct Store {
 
 /// Held for the duration of one command; released on drop.
 pub struct Lock {
-    _file: File,
+    _file: nix::fcntl::Flock<File>,
 }
 
 const RECORD_SUFFIX: &str = ".json";
@@ -166,18 +165,22 @@ impl Store {
             .map_err(io_err(&path))?;
         let start = Instant::now();
         let mut pause = Duration::from_millis(1);
+        let mut file = file;
         loop {
-            // SAFETY: flock on a descriptor we own.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc == 0 {
-                return Ok(Lock { _file: file });
-            }
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EWOULDBLOCK)
-                && err.kind() != io::ErrorKind::Interrupted
-            {
-                return Err(StoreError::Io { path, source: err });
-            }
+            use nix::{
+                errno::Errno,
+                fcntl::{Flock, FlockArg},
+            };
+            file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => return Ok(Lock { _file: lock }),
+                Err((file, Errno::EWOULDBLOCK | Errno::EINTR)) => file,
+                Err((_, errno)) => {
+                    return Err(StoreError::Io {
+                        path,
+                        source: errno.into(),
+                    })
+                }
+            };
             if start.elapsed() >= wait {
                 return Err(StoreError::Busy {
                     path,

@@ -90,10 +90,15 @@ reply! { L2InterfaceVlanTagRewriteReply = "l2_interface_vlan_tag_rewrite_reply",
 
 /// `vtr_op` values (VPP's l2_vtr.h).
 pub mod vtr_op {
+    /// No tag rewrite.
     pub const DISABLED: u32 = 0;
+    /// Push one tag.
     pub const PUSH_1: u32 = 1;
+    /// Push two tags.
     pub const PUSH_2: u32 = 2;
+    /// Pop one tag.
     pub const POP_1: u32 = 3;
+    /// Pop two tags.
     pub const POP_2: u32 = 4;
 }
 

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A directory with a short path (unix socket paths are limited to 107 bytes).
 pub fn short_dir() -> tempfile::TempDir {
@@ -32,51 +31,23 @@ pub fn mock_db_only(dir: &Path) -> mock_ovsdb::Server {
     mock_ovsdb::serve_with(&dir.join("db.sock"), opts).unwrap()
 }
 
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ci/start-ovs.sh")
-}
-
 /// The real daemons in a directory; stopped on drop.
-pub struct RealOvs {
-    pub dir: PathBuf,
-}
+pub struct RealOvs(mock_ovsdb::real::RealOvs);
 
 impl RealOvs {
     /// Starts ovsdb-server (and, unless `db_only`, ovs-vswitchd in a network namespace of
     /// its own, so that instances do not clash).
     pub fn start(dir: &Path, db_only: bool) -> RealOvs {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let mut cmd = Command::new(script());
-        if db_only {
-            cmd.arg("--db-only");
+        let ovs = if db_only {
+            mock_ovsdb::real::RealOvs::db_only(dir)
         } else {
-            let ns = format!(
-                "usrsp-ovt{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::SeqCst)
-            );
-            cmd.args(["--netns", &ns]);
-        }
-        let out = cmd.arg(dir).output().expect("run ci/start-ovs.sh");
-        assert!(
-            out.status.success(),
-            "ci/start-ovs.sh failed — is Open vSwitch installed? Run ci/install-deps.sh \
-             (Debian openvswitch-switch, openvswitch-switch-dpdk): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        RealOvs {
-            dir: dir.to_path_buf(),
-        }
+            mock_ovsdb::real::RealOvs::start(dir)
+        };
+        RealOvs(ovs.unwrap_or_else(|e| panic!("{e}")))
     }
 
     pub fn socket(&self) -> PathBuf {
-        self.dir.join("db.sock")
-    }
-}
-
-impl Drop for RealOvs {
-    fn drop(&mut self) {
-        let _ = Command::new(script()).arg("--stop").arg(&self.dir).output();
+        self.0.socket()
     }
 }
 
