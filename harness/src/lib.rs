@@ -21,8 +21,8 @@ pub mod report;
 pub mod runner;
 pub mod runtime;
 pub mod scenario;
-pub mod up;
 pub mod testbed;
+pub mod up;
 pub mod vpp_state;
 
 use std::path::PathBuf;

@@ -219,10 +219,7 @@ pub fn bring_up(scenario: &Scenario, backend: Option<&str>) -> Result<State> {
         }
         // Six hex digits, as `harness run`'s: pod ids differ within their first 12.
         // SAFETY: getpid has no memory effects.
-        let run_id = format!(
-            "{:06x}",
-            (unsafe { libc::getpid() } as u32 ^ now_nanos()) & 0xff_ffff
-        );
+        let run_id = format!("{:06x}", (std::process::id() ^ now_nanos()) & 0xff_ffff);
         if netns {
             eprintln!(
                 "harness up {}: pods are network namespaces (root)",

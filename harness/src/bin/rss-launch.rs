@@ -56,8 +56,10 @@ fn main() {
         std::process::exit(2);
     }
     let mut status = 0;
-    // SAFETY: zeroed rusage is valid; wait4 on our own child with valid out-pointers.
+    // SAFETY: rusage is plain integers, so all-zero is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child with out-pointers valid for the call (nix has no
+    // wait4, and the child's own rusage is what is measured).
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = start.elapsed();
     if rc < 0 {

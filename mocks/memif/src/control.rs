@@ -46,6 +46,7 @@ impl Listener {
         let one: libc::c_int = 1;
         // SAFETY: passes a pointer to a live c_int and its size.
         check(
+            // SAFETY: passes a pointer to a live c_int and its size.
             unsafe {
                 libc::setsockopt(
                     fd.as_raw_fd(),
@@ -75,6 +76,7 @@ impl Listener {
         let (sa, len) = addr.to_raw()?;
         // SAFETY: sa is a valid sockaddr_un and len does not exceed its size.
         check(
+            // SAFETY: sa is a valid sockaddr_un and len does not exceed its size.
             unsafe {
                 libc::bind(
                     fd.as_raw_fd(),
@@ -112,6 +114,7 @@ impl Listener {
         match check(ret, "accept") {
             // SAFETY: fresh descriptor from accept4.
             Ok(fd) => Ok(Some(ControlSocket {
+                // SAFETY: fresh descriptor from accept4.
                 fd: unsafe { OwnedFd::from_raw_fd(fd) },
             })),
             Err(e) if crate::sys::would_block(&e) => Ok(None),
@@ -174,6 +177,7 @@ impl ControlSocket {
         let mut fds = [0 as libc::c_int; 2];
         // SAFETY: fds has room for the two descriptors socketpair writes.
         check(
+            // SAFETY: fds has room for the two descriptors socketpair writes.
             unsafe {
                 libc::socketpair(
                     libc::AF_UNIX,
@@ -260,6 +264,7 @@ impl ControlSocket {
         // SAFETY: hdr points at live buffers of the advertised sizes.
         // MSG_TRUNC makes the kernel report the real length of an oversized message.
         let flags = libc::MSG_CMSG_CLOEXEC | libc::MSG_TRUNC;
+        // SAFETY: hdr points at live buffers of the advertised sizes. MSG_TRUNC makes the kernel report the real length of an oversized message.
         let ret = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut hdr, flags) };
         if ret < 0 {
             let err = Error::last_os("recvmsg");

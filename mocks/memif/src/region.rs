@@ -44,11 +44,13 @@ impl Region {
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         // SAFETY: plain syscalls on our fd.
         check(
+            // SAFETY: plain syscalls on our fd.
             unsafe { libc::ftruncate(fd.as_raw_fd(), size as libc::off_t) },
             "ftruncate",
         )?;
         // SAFETY: as above.
         check(
+            // SAFETY: a plain syscall on a descriptor we own; no memory is passed.
             unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, libc::F_SEAL_SHRINK) },
             "fcntl(F_ADD_SEALS)",
         )?;

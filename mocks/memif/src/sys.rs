@@ -26,6 +26,7 @@ pub(crate) fn set_nonblocking(fd: RawFd) -> Result<()> {
     let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) }, "fcntl(F_GETFL)")?;
     // SAFETY: as above.
     check(
+        // SAFETY: a plain syscall on a descriptor we own; no memory is passed.
         unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) },
         "fcntl(F_SETFL)",
     )?;

@@ -9,6 +9,7 @@ use std::path::Path;
 
 fn listen(path: &Path, kind: libc::c_int) -> io::Result<OwnedFd> {
     let bytes = path.as_os_str().as_bytes();
+    // SAFETY: sockaddr_un is plain data (integers and a byte array); all-zero is a valid value.
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
     if bytes.len() >= addr.sun_path.len() {
         return Err(io::Error::new(

@@ -105,7 +105,10 @@ impl Worker {
             let sw = run[0].0;
             let sent = if let Some(v) = self.vhost.get(&sw) {
                 // A vhost-user port copies from the frame's bytes (in-ring frames read out).
-                let owned: Vec<Vec<u8>> = run.iter().map(|(_, p)| frame(p, &inbound).to_vec()).collect();
+                let owned: Vec<Vec<u8>> = run
+                    .iter()
+                    .map(|(_, p)| frame(p, &inbound).to_vec())
+                    .collect();
                 super::super::vhost::send(v, owned.iter().map(Vec::as_slice))
             } else {
                 let Some(conn) = self.connection(sw) else {
