@@ -208,11 +208,13 @@ fn add_uses_the_hostpath_shared_dir_annotates_the_pod_and_writes_device_info() {
         "other annotations kept"
     );
 
+    // Device info names the socket as the pod sees it: in its shared-dir mount.
+    let seen = Path::new(a[MAPPED_DIR].as_str().unwrap()).join(socket.file_name().unwrap());
     let info: Value = serde_json::from_slice(&std::fs::read(&devinfo).unwrap()).unwrap();
     assert_eq!(
         info,
         json!({"type": "memif", "version": "1.1.0",
-               "memif": {"role": "slave", "path": socket, "mode": "ethernet"}})
+               "memif": {"role": "slave", "path": seen, "mode": "ethernet"}})
     );
 
     let mut check = conf.clone();

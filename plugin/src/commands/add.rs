@@ -186,9 +186,10 @@ fn build(
     // vswitch has the request (a thread would cost more than it overlaps). Either
     // failing undoes both.
     let device_info = rec.device_info_file.clone();
+    let placed = rec.kube.as_ref().is_some_and(|k| k.placed_socket.is_some());
     let pod_side = || {
         allocate_and_describe(ctx, plan, ipam, &interface, &mac, gid).and_then(|(alloc, data)| {
-            publish(plan, session, device_info.as_deref(), &data)?;
+            publish(plan, session, device_info.as_deref(), placed, &data)?;
             Ok(alloc)
         })
     };
@@ -343,13 +344,20 @@ fn publish(
     plan: &Plan,
     session: Option<&mut crate::kube::Session>,
     device_info: Option<&std::path::Path>,
+    placed: bool,
     data: &ContainerConfigData,
 ) -> Result<()> {
+    // The socket as the pod sees it: in its `shared-dir` mount (`userspace/mapped-dir`),
+    // unless a device plugin placed it (its path is the one it gave).
+    let mut seen_at = None;
     if let Some(s) = session {
         s.publish(kube_side::entry(data))?;
+        if !placed {
+            seen_at = Some(std::path::Path::new(&s.mapped_dir()).join(&plan.socket_file));
+        }
     }
     if let Some(f) = device_info {
-        kube_side::write_device_info(plan, f)?;
+        kube_side::write_device_info(plan, f, seen_at.as_deref())?;
     }
     Ok(())
 }

@@ -107,10 +107,11 @@ pub fn device_info_file(conf: &NetConf) -> Option<PathBuf> {
     (!v.is_empty() && Path::new(v).is_absolute()).then(|| PathBuf::from(v))
 }
 
-/// Writes the device-info file of the plan (the container side's mode or role).
-pub fn write_device_info(plan: &Plan, file: &Path) -> Result<()> {
+/// Writes the device-info file of the plan (the container side's mode or role), naming
+/// the socket as the pod sees it (`seen_at`) when that differs from the node's path.
+pub fn write_device_info(plan: &Plan, file: &Path, seen_at: Option<&Path>) -> Result<()> {
     let c = &plan.container;
-    let path = plan.socket_path();
+    let path = seen_at.map_or_else(|| plan.socket_path(), Path::to_path_buf);
     let info = if c.iftype == "memif" {
         DeviceInfo::memif(&c.memif.role, &c.memif.mode, &path)
     } else {
