@@ -2,7 +2,6 @@
 //! started on a free port with its kubeconfig in a directory, stopped on drop. Pods are
 //! made and read with the real `kubectl` when it is installed.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -106,46 +105,28 @@ impl MockKube {
     }
 
     /// Runs kubectl with the admin kubeconfig; stdout.
-    pub fn kubectl(&self, args: &[&str], stdin: Option<&[u8]>) -> Result<String> {
+    pub fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Result<String> {
         let cache = self
             .kubeconfig
             .parent()
             .unwrap_or(Path::new("/tmp"))
             .join("kubecache");
-        let mut child = Command::new(KUBECTL)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(args)
-            .env("KUBECACHEDIR", cache)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::Spawn("kubectl".into(), e))?;
-        if let Some(s) = stdin {
-            child.stdin.take().expect("stdin").write_all(s)?;
-        }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| Error::Spawn("kubectl".into(), e))?;
-        if !out.status.success() {
+        let out =
+            crate::kube::api::Kubectl::new(&self.kubeconfig, "admin", &cache).run(args, stdin)?;
+        if !out.success {
             return Err(Error::Command(
                 format!("kubectl {}", args.join(" ")),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
+                out.stderr,
             ));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(out.stdout)
     }
 
     /// Creates a pod from its JSON manifest; the stored pod.
     pub fn create_pod(&self, pod: &Value) -> Result<Value> {
         let out = self.kubectl(
             &["create", "--validate=false", "-o", "json", "-f", "-"],
-            Some(pod.to_string().as_bytes()),
+            Some(&pod.to_string()),
         )?;
         serde_json::from_str(&out).map_err(|e| Error::Check(format!("kubectl output: {e}")))
     }
