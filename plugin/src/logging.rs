@@ -129,6 +129,9 @@ extern "C" {
 
 /// The local zone's offset from UTC at `secs`, in seconds.
 fn local_offset(secs: i64) -> i64 {
+    // libc marks musl's `time_t` deprecated ahead of its change to 64 bits; whole
+    // seconds since the epoch fit either width until 2038, and the alias follows musl.
+    #[allow(deprecated)]
     let t: libc::time_t = secs as libc::time_t;
     // SAFETY: tzset reads the TZ setting into libc's globals; localtime_r writes only
     // into `tm`, a zeroed local that outlives the call.
