@@ -332,21 +332,18 @@ impl Session {
 
     /// The interface's MAC address, when it exists.
     pub fn interface_mac(&mut self, sw_if_index: u32) -> Result<Option<MacAddress>> {
-        let found = self.dump(
-            Step::Check,
-            &SwInterfaceDump {
-                sw_if_index,
-                ..Default::default()
-            },
-        )?;
-        Ok(found
-            .into_iter()
-            .find(|d| d.sw_if_index == sw_if_index)
-            .map(|d| d.l2_address))
+        Ok(self.interface(sw_if_index)?.map(|d| d.l2_address))
     }
 
     /// Whether the interface exists and is admin-up.
     pub fn interface_state(&mut self, sw_if_index: u32) -> Result<Option<bool>> {
+        Ok(self
+            .interface(sw_if_index)?
+            .map(|d| d.flags.contains(IfStatusFlags::ADMIN_UP)))
+    }
+
+    /// The interface's details, when it exists (one dump of that index).
+    fn interface(&mut self, sw_if_index: u32) -> Result<Option<SwInterfaceDetails>> {
         let found = self.dump(
             Step::Check,
             &SwInterfaceDump {
@@ -354,10 +351,7 @@ impl Session {
                 ..Default::default()
             },
         )?;
-        Ok(found
-            .into_iter()
-            .find(|d| d.sw_if_index == sw_if_index)
-            .map(|d| d.flags.contains(IfStatusFlags::ADMIN_UP)))
+        Ok(found.into_iter().find(|d| d.sw_if_index == sw_if_index))
     }
 
     pub fn bridge(&mut self, bd_id: u32) -> Result<Option<BridgeInfo>> {
